@@ -1,0 +1,296 @@
+//! One task per session: it owns the `engineio-core` session, feeds it requests,
+//! WebSocket frames, application messages and timer expiries, and writes what it emits.
+
+use std::{pin::pin, sync::Arc, time::Instant};
+
+use bytes::Bytes;
+use engineio_core::{
+    CloseReason, DecodeError, Event, Frame, RequestError, ServerSession, Transmit, TransportError,
+    TransportKind,
+};
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::OnUpgrade;
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use super::{
+    EngineConfig, EngineSocket, Shared,
+    socket::SocketChannels,
+    websocket::{WsStream, accept_stream, from_ws_message, to_ws_message},
+};
+
+/// What the HTTP side asks of a session's driver.
+pub(super) enum Command {
+    /// A long-polling GET; answered with the response body once there is something.
+    Poll(oneshot::Sender<Result<Bytes, RequestError>>),
+    /// A POST is starting; its body follows.
+    PostStart(oneshot::Sender<Result<(), RequestError>>),
+    /// The POST's body, or why it could not be read.
+    PostBody(
+        Result<Bytes, PostBodyError>,
+        oneshot::Sender<Result<(), RequestError>>,
+    ),
+    /// A WebSocket upgrade request; answered before the `101` is sent, then the
+    /// connection arrives through the `OnUpgrade`.
+    Upgrade(OnUpgrade, oneshot::Sender<Result<(), RequestError>>),
+}
+
+/// Why a POST body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PostBodyError {
+    /// It went over `max_payload`.
+    TooLarge,
+    /// The client went away before its end.
+    Aborted,
+}
+
+/// Messages taken from the application's queue per turn of the loop, so that a busy
+/// session yields to the others and writes in batches.
+const MESSAGE_BATCH: usize = 64;
+
+pub(super) struct Driver {
+    shared: Arc<Shared>,
+    session: ServerSession,
+    socket: EngineSocket,
+    channels: SocketChannels,
+    pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>>,
+    ws: Option<WsStream>,
+    pending_ws: Option<OnUpgrade>,
+}
+
+/// The driver's current time: tokio's clock, so that tests can pause it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl Driver {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        session: ServerSession,
+        socket: EngineSocket,
+        channels: SocketChannels,
+        ws: Option<WsStream>,
+    ) -> Self {
+        Self {
+            shared,
+            session,
+            socket,
+            channels,
+            pending_poll: None,
+            ws,
+            pending_ws: None,
+        }
+    }
+
+    /// Runs the session to its end, then removes it from the server.
+    pub(super) fn spawn(self) {
+        let span = tracing::debug_span!("engineio", sid = %self.socket.sid());
+        tokio::spawn(self.run().instrument(span));
+    }
+
+    pub(super) async fn run(mut self) {
+        self.shared.handler.on_connect(&self.socket);
+        let mut messages = Vec::with_capacity(MESSAGE_BATCH);
+        let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        loop {
+            self.drain_outputs().await;
+            if self.session.is_closed() {
+                break;
+            }
+            let deadline = self.session.poll_timeout();
+            if let Some(deadline) = deadline {
+                sleep.as_mut().reset(deadline.into());
+            }
+            let accept_messages = !self.session.is_send_buffer_full();
+            tokio::select! {
+                command = self.channels.commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => self.session.close(CloseReason::ServerShuttingDown, now()),
+                },
+                count = self.channels.messages.recv_many(&mut messages, MESSAGE_BATCH),
+                    if accept_messages =>
+                {
+                    if count == 0 {
+                        self.session.close(CloseReason::ForcedClose, now());
+                    }
+                    for message in messages.drain(..) {
+                        if let Err(err) = self.session.send(message) {
+                            tracing::debug!(%err, "message dropped: session no longer accepts sends");
+                        }
+                    }
+                }
+                frame = next_frame(&mut self.ws), if self.ws.is_some() => self.handle_ws_input(frame),
+                upgraded = wait_upgrade(&mut self.pending_ws, &self.shared.config), if self.pending_ws.is_some() => {
+                    self.handle_upgraded(upgraded).await;
+                }
+                () = poll_dropped(&mut self.pending_poll), if self.pending_poll.is_some() => {
+                    self.pending_poll = None;
+                    self.session.handle_poll_dropped(now());
+                }
+                () = &mut sleep, if deadline.is_some() => self.session.handle_timeout(now()),
+                reason = self.socket.close_requested() => self.session.close(reason, now()),
+            }
+        }
+        self.shared.remove(self.socket.sid());
+        if let Some(mut ws) = self.ws.take() {
+            let _ = ws.close(None).await;
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        let now = now();
+        match command {
+            Command::Poll(reply) => match self.session.handle_poll(now) {
+                // Answered by the `Transmit::Poll` the session emits, now or later.
+                Ok(()) => self.pending_poll = Some(reply),
+                Err(err) => {
+                    let _ = reply.send(Err(err));
+                }
+            },
+            Command::PostStart(reply) => {
+                let _ = reply.send(self.session.handle_post_start(now));
+            }
+            Command::PostBody(Ok(body), reply) => {
+                let _ = reply.send(self.session.handle_post(body, now));
+            }
+            Command::PostBody(Err(PostBodyError::TooLarge), reply) => {
+                self.session.handle_post_too_large(now);
+                let max = self.session.config().max_payload;
+                let too_large = DecodeError::PayloadTooLarge { size: max + 1, max };
+                let _ = reply.send(Err(RequestError::Decode(too_large)));
+            }
+            Command::PostBody(Err(PostBodyError::Aborted), reply) => {
+                self.session.handle_post_aborted(now);
+                let _ = reply.send(Err(RequestError::Closed));
+            }
+            Command::Upgrade(on_upgrade, reply) => {
+                let ready = self.session.transport() == TransportKind::Polling
+                    && self.ws.is_none()
+                    && self.pending_ws.is_none()
+                    && !self.session.is_closed();
+                if ready {
+                    self.pending_ws = Some(on_upgrade);
+                    let _ = reply.send(Ok(()));
+                } else {
+                    let _ = reply.send(Err(RequestError::TransportMismatch));
+                }
+            }
+        }
+    }
+
+    async fn handle_upgraded(&mut self, upgraded: Option<WsStream>) {
+        self.pending_ws = None;
+        let Some(mut ws) = upgraded else { return };
+        match self.session.handle_ws_open(now()) {
+            Ok(()) => self.ws = Some(ws),
+            Err(err) => {
+                tracing::debug!(%err, "websocket refused");
+                let _ = ws.close(None).await;
+            }
+        }
+    }
+
+    fn handle_ws_input(&mut self, frame: Option<Result<Frame, TransportError>>) {
+        let now = now();
+        match frame {
+            Some(Ok(frame)) => self.session.handle_ws_frame(frame, now),
+            Some(Err(err)) => {
+                self.ws = None;
+                self.session.handle_ws_closed(Some(err), now);
+            }
+            None => {
+                self.ws = None;
+                self.session.handle_ws_closed(None, now);
+            }
+        }
+    }
+
+    /// Writes what the session emitted and hands its events to the application.
+    async fn drain_outputs(&mut self) {
+        let mut ws_written = false;
+        while let Some(transmit) = self.session.poll_transmit() {
+            match transmit {
+                Transmit::Poll(body) => {
+                    if let Some(reply) = self.pending_poll.take() {
+                        let _ = reply.send(Ok(body));
+                    }
+                }
+                Transmit::WebSocket(frame) => {
+                    if let Some(ws) = self.ws.as_mut() {
+                        if ws.feed(to_ws_message(frame)).await.is_err() {
+                            self.ws = None;
+                            self.session
+                                .handle_ws_closed(Some(TransportError::WebSocket), now());
+                        } else {
+                            ws_written = true;
+                        }
+                    }
+                }
+                Transmit::CloseWebSocket => {
+                    if let Some(mut ws) = self.ws.take() {
+                        let _ = ws.close(None).await;
+                    }
+                    ws_written = false;
+                }
+                _ => {}
+            }
+        }
+        if ws_written {
+            if let Some(ws) = self.ws.as_mut() {
+                if ws.flush().await.is_err() {
+                    self.ws = None;
+                    self.session
+                        .handle_ws_closed(Some(TransportError::WebSocket), now());
+                }
+            }
+        }
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                Event::Message(message) => self.shared.handler.on_message(&self.socket, message),
+                Event::Upgraded => {
+                    self.socket.set_transport(TransportKind::WebSocket);
+                    self.shared.handler.on_upgrade(&self.socket);
+                }
+                Event::Closed(reason) => {
+                    tracing::debug!(%reason, "session closed");
+                    self.channels.messages.close();
+                    self.shared.handler.on_close(&self.socket, reason);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+async fn next_frame(ws: &mut Option<WsStream>) -> Option<Result<Frame, TransportError>> {
+    let ws = ws.as_mut()?;
+    loop {
+        match ws.next().await? {
+            Ok(message) => match from_ws_message(message) {
+                Ok(Some(frame)) => return Some(Ok(frame)),
+                // WebSocket-level ping / pong: tungstenite answers pings itself.
+                Ok(None) => {}
+                Err(()) => return None,
+            },
+            Err(err) => return Some(Err(super::websocket::transport_error(&err))),
+        }
+    }
+}
+
+async fn wait_upgrade(pending: &mut Option<OnUpgrade>, config: &EngineConfig) -> Option<WsStream> {
+    let on_upgrade = pending.as_mut()?;
+    match on_upgrade.await {
+        Ok(upgraded) => Some(accept_stream(upgraded, config).await),
+        Err(err) => {
+            tracing::debug!(%err, "websocket upgrade failed");
+            None
+        }
+    }
+}
+
+async fn poll_dropped(pending: &mut Option<oneshot::Sender<Result<Bytes, RequestError>>>) {
+    match pending.as_mut() {
+        Some(reply) => reply.closed().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,273 @@
+//! One HTTP request on the Engine.IO path: the handshake, a long-polling GET or POST,
+//! or a WebSocket upgrade, with the reference server's errors.
+
+use std::{sync::Arc, time::Instant};
+
+use bytes::Bytes;
+use engineio_core::{DecodeError, RequestError, ServerSession, Sid, TransportKind};
+use http::{Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use super::{
+    EngineSocket, Shared,
+    driver::{Command, Driver, PostBodyError},
+    websocket::{accept_stream, switching_protocols},
+};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The reference server's error codes, sent as `{"code":N,"message":"..."}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ErrorCode {
+    UnknownTransport = 0,
+    UnknownSid = 1,
+    BadHandshakeMethod = 2,
+    BadRequest = 3,
+    Forbidden = 4,
+    UnsupportedProtocolVersion = 5,
+}
+
+impl ErrorCode {
+    fn message(self) -> &'static str {
+        match self {
+            Self::UnknownTransport => "Transport unknown",
+            Self::UnknownSid => "Session ID unknown",
+            Self::BadHandshakeMethod => "Bad handshake method",
+            Self::BadRequest => "Bad request",
+            Self::Forbidden => "Forbidden",
+            Self::UnsupportedProtocolVersion => "Unsupported protocol version",
+        }
+    }
+
+    fn response(self) -> Response<Full<Bytes>> {
+        let status = match self {
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = format!(
+            r#"{{"code":{},"message":"{}"}}"#,
+            self as u8,
+            self.message()
+        );
+        respond(status, "application/json", Bytes::from(body))
+    }
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+fn request_error(err: &RequestError) -> Response<Full<Bytes>> {
+    match err {
+        RequestError::Closed => ErrorCode::UnknownSid.response(),
+        RequestError::Decode(DecodeError::PayloadTooLarge { .. }) => payload_too_large(),
+        _ => ErrorCode::BadRequest.response(),
+    }
+}
+
+fn payload_too_large() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response
+}
+
+/// The query parameters Engine.IO reads.
+#[derive(Debug, Default)]
+struct Query {
+    eio: Option<String>,
+    transport: Option<String>,
+    sid: Option<String>,
+}
+
+impl Query {
+    fn parse(query: Option<&str>) -> Self {
+        let mut parsed = Self::default();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let slot = match &*key {
+                "EIO" => &mut parsed.eio,
+                "transport" => &mut parsed.transport,
+                "sid" => &mut parsed.sid,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.into_owned());
+        }
+        parsed
+    }
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+pub(super) async fn handle<B>(shared: Arc<Shared>, req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let query = Query::parse(req.uri().query());
+    let transport = match query.transport.as_deref().map(str::parse::<TransportKind>) {
+        Some(Ok(TransportKind::Polling)) if shared.config.polling => TransportKind::Polling,
+        Some(Ok(TransportKind::WebSocket)) if shared.config.websocket => TransportKind::WebSocket,
+        _ => return ErrorCode::UnknownTransport.response(),
+    };
+    match query.sid {
+        Some(sid) => {
+            let Some(socket) = shared.get(&sid) else {
+                return ErrorCode::UnknownSid.response();
+            };
+            match (transport, req.method()) {
+                (TransportKind::Polling, &Method::GET) => poll(&socket).await,
+                (TransportKind::Polling, &Method::POST) => post(&shared, &socket, req).await,
+                (TransportKind::WebSocket, &Method::GET) => upgrade(&socket, req).await,
+                _ => ErrorCode::BadRequest.response(),
+            }
+        }
+        None => handshake(shared, transport, query.eio.as_deref(), req).await,
+    }
+}
+
+/// Sends a command that the driver answers, and waits for the answer. A driver that has
+/// gone means the session is closed.
+async fn ask<T>(
+    socket: &EngineSocket,
+    command: impl FnOnce(oneshot::Sender<Result<T, RequestError>>) -> Command,
+) -> Result<T, RequestError> {
+    let (reply, answer) = oneshot::channel();
+    if socket.commands().send(command(reply)).await.is_err() {
+        return Err(RequestError::Closed);
+    }
+    answer.await.unwrap_or(Err(RequestError::Closed))
+}
+
+async fn poll(socket: &EngineSocket) -> Response<Full<Bytes>> {
+    match ask(socket, Command::Poll).await {
+        Ok(body) => respond(StatusCode::OK, "text/plain; charset=UTF-8", body),
+        Err(err) => request_error(&err),
+    }
+}
+
+async fn post<B>(shared: &Shared, socket: &EngineSocket, req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    if let Err(err) = ask(socket, Command::PostStart).await {
+        return request_error(&err);
+    }
+    let max = shared.config.session.max_payload;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let body = if declared.is_some_and(|length| length > max as u64) {
+        Err(PostBodyError::TooLarge)
+    } else {
+        match Limited::new(req.into_body(), max).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(err) if err.is::<LengthLimitError>() => Err(PostBodyError::TooLarge),
+            Err(_) => Err(PostBodyError::Aborted),
+        }
+    };
+    match ask(socket, |reply| Command::PostBody(body, reply)).await {
+        Ok(()) => respond(StatusCode::OK, "text/html", Bytes::from_static(b"ok")),
+        Err(err) => request_error(&err),
+    }
+}
+
+async fn upgrade<B>(socket: &EngineSocket, mut req: Request<B>) -> Response<Full<Bytes>> {
+    let Ok(response) = switching_protocols(req.headers()) else {
+        return ErrorCode::BadRequest.response();
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    match ask(socket, |reply| Command::Upgrade(on_upgrade, reply)).await {
+        Ok(()) => response.body(Full::default()).unwrap_or_default(),
+        Err(err) => request_error(&err),
+    }
+}
+
+async fn handshake<B>(
+    shared: Arc<Shared>,
+    transport: TransportKind,
+    eio: Option<&str>,
+    mut req: Request<B>,
+) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+{
+    if req.method() != Method::GET {
+        return ErrorCode::BadHandshakeMethod.response();
+    }
+    if eio != Some("4") {
+        return ErrorCode::UnsupportedProtocolVersion.response();
+    }
+    let ws_response = match transport {
+        TransportKind::WebSocket => match switching_protocols(req.headers()) {
+            Ok(response) => Some(response),
+            Err(_) => return ErrorCode::BadRequest.response(),
+        },
+        TransportKind::Polling => None,
+    };
+    let on_upgrade = ws_response.is_some().then(|| hyper::upgrade::on(&mut req));
+    let (parts, _body) = req.into_parts();
+    if let Some(allow) = &shared.config.allow_request {
+        if !allow(&parts) {
+            return ErrorCode::Forbidden.response();
+        }
+    }
+    let sid = Sid::from_random(rand::random());
+    let (socket, channels) =
+        EngineSocket::new(sid.clone(), transport, parts, shared.config.message_queue);
+    match (ws_response, on_upgrade) {
+        (Some(response), Some(on_upgrade)) => {
+            // The session starts once the connection has switched protocols, which
+            // happens after this response is written.
+            let span = tracing::debug_span!("engineio", %sid);
+            tokio::spawn(
+                async move {
+                    let upgraded = match on_upgrade.await {
+                        Ok(upgraded) => upgraded,
+                        Err(err) => {
+                            tracing::debug!(%err, "websocket handshake failed");
+                            return;
+                        }
+                    };
+                    let ws = accept_stream(upgraded, &shared.config).await;
+                    let session = ServerSession::new(
+                        sid,
+                        TransportKind::WebSocket,
+                        shared.config.session.clone(),
+                        now(),
+                    );
+                    shared.insert(socket.clone());
+                    Driver::new(shared, session, socket, channels, Some(ws))
+                        .run()
+                        .await;
+                }
+                .instrument(span),
+            );
+            response.body(Full::default()).unwrap_or_default()
+        }
+        _ => {
+            let session = ServerSession::new(
+                sid,
+                TransportKind::Polling,
+                shared.config.session.clone(),
+                now(),
+            );
+            shared.insert(socket.clone());
+            Driver::new(shared, session, socket.clone(), channels, None).spawn();
+            poll(&socket).await
+        }
+    }
+}

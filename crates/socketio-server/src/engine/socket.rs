@@ -1,0 +1,160 @@
+//! The application's view of one session.
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+};
+
+use engineio_core::{CloseReason, Message, SendError, Sid, TransportKind};
+use tokio::sync::{Notify, mpsc};
+
+use super::driver::Command;
+
+/// What the application does with sessions. The methods run on the session's driver
+/// task, in order, one at a time: keep them short and hand long work to a task of its
+/// own.
+pub trait EngineHandler: Send + Sync + 'static {
+    /// A session opened.
+    fn on_connect(&self, socket: &EngineSocket);
+    /// A message arrived.
+    fn on_message(&self, socket: &EngineSocket, message: Message);
+    /// The session moved from polling to WebSocket.
+    fn on_upgrade(&self, socket: &EngineSocket) {
+        let _ = socket;
+    }
+    /// The session closed. Nothing more is received, and sends fail.
+    fn on_close(&self, socket: &EngineSocket, reason: CloseReason);
+}
+
+/// A handle on one Engine.IO session: cheap to clone, usable from any task.
+#[derive(Clone)]
+pub struct EngineSocket {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    sid: Sid,
+    request: http::request::Parts,
+    messages: mpsc::Sender<Message>,
+    commands: mpsc::Sender<Command>,
+    close: Mutex<Option<CloseReason>>,
+    close_notify: Notify,
+    transport: Mutex<TransportKind>,
+}
+
+impl fmt::Debug for EngineSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineSocket")
+            .field("sid", &self.shared.sid)
+            .field("transport", &self.transport())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The driver's ends of a session's channels.
+pub(super) struct SocketChannels {
+    pub(super) messages: mpsc::Receiver<Message>,
+    pub(super) commands: mpsc::Receiver<Command>,
+}
+
+impl EngineSocket {
+    pub(super) fn new(
+        sid: Sid,
+        transport: TransportKind,
+        request: http::request::Parts,
+        message_queue: usize,
+    ) -> (Self, SocketChannels) {
+        let (messages, messages_rx) = mpsc::channel(message_queue);
+        let (commands, commands_rx) = mpsc::channel(8);
+        let shared = Arc::new(Shared {
+            sid,
+            request,
+            messages,
+            commands,
+            close: Mutex::new(None),
+            close_notify: Notify::new(),
+            transport: Mutex::new(transport),
+        });
+        let channels = SocketChannels {
+            messages: messages_rx,
+            commands: commands_rx,
+        };
+        (Self { shared }, channels)
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> &Sid {
+        &self.shared.sid
+    }
+
+    /// The transport the session uses now.
+    pub fn transport(&self) -> TransportKind {
+        self.shared
+            .transport
+            .lock()
+            .map_or(TransportKind::Polling, |transport| *transport)
+    }
+
+    /// The handshake request's method, URI (with its query), headers and extensions.
+    pub fn request(&self) -> &http::request::Parts {
+        &self.shared.request
+    }
+
+    /// Queues a message for the client. Fails at once, without waiting, when the
+    /// session's outgoing queue is full or the session is closed.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.shared
+            .messages
+            .try_send(message.into())
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            })
+    }
+
+    /// Queues a message, waiting while the outgoing queue is full.
+    pub async fn send_wait(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.shared
+            .messages
+            .send(message.into())
+            .await
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// Closes the session; queued messages are delivered first.
+    pub fn close(&self) {
+        self.close_with(CloseReason::ForcedClose);
+    }
+
+    /// Whether the session is closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.messages.is_closed()
+    }
+
+    pub(super) fn close_with(&self, reason: CloseReason) {
+        if let Ok(mut close) = self.shared.close.lock() {
+            close.get_or_insert(reason);
+        }
+        self.shared.close_notify.notify_one();
+    }
+
+    pub(super) fn commands(&self) -> &mpsc::Sender<Command> {
+        &self.shared.commands
+    }
+
+    pub(super) fn set_transport(&self, transport: TransportKind) {
+        if let Ok(mut current) = self.shared.transport.lock() {
+            *current = transport;
+        }
+    }
+
+    /// Waits until [`EngineSocket::close`] was called, and says why.
+    pub(super) async fn close_requested(&self) -> CloseReason {
+        loop {
+            if let Some(reason) = self.shared.close.lock().ok().and_then(|close| *close) {
+                return reason;
+            }
+            self.shared.close_notify.notified().await;
+        }
+    }
+}
