@@ -1,0 +1,159 @@
+//! Engine.IO over real WebSockets on 127.0.0.1, served by axum and by plain hyper.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use engineio_core::{CloseReason, Message, TransportError};
+use futures_util::{SinkExt, StreamExt};
+use socketio_server::engine::{EngineHandler, EngineIo, EngineIoLayer, EngineSocket};
+use tokio::{net::TcpStream, sync::mpsc};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message as Ws};
+
+struct Echo(mpsc::UnboundedSender<(String, CloseReason)>);
+
+impl EngineHandler for Echo {
+    fn on_connect(&self, _socket: &EngineSocket) {}
+    fn on_message(&self, socket: &EngineSocket, message: Message) {
+        socket.send(message).unwrap();
+    }
+    fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
+        let _ = self.0.send((socket.sid().to_string(), reason));
+    }
+}
+
+fn layer(
+    max_payload: usize,
+) -> (
+    EngineIoLayer,
+    mpsc::UnboundedReceiver<(String, CloseReason)>,
+) {
+    let (closes, closed) = mpsc::unbounded_channel();
+    let (layer, _engine) = EngineIo::builder()
+        .max_payload(max_payload)
+        .build(Echo(closes))
+        .unwrap();
+    (layer, closed)
+}
+
+async fn serve_axum(layer: EngineIoLayer) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().layer(layer)).await });
+    addr
+}
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a WebSocket-only session and returns it with its sid.
+async fn connect(addr: SocketAddr) -> (Client, String) {
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let open = next_text(&mut ws).await;
+    assert!(open.starts_with("0{"), "{open}");
+    let handshake: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    assert_eq!(handshake["upgrades"], serde_json::json!([]));
+    (ws, handshake["sid"].as_str().unwrap().to_owned())
+}
+
+async fn next_text(ws: &mut Client) -> String {
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(Ws::Text(text)))) => text.to_string(),
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn websocket_echo_text_and_binary() {
+    let (layer, _closed) = layer(1000);
+    let addr = serve_axum(layer).await;
+    let (mut ws, _sid) = connect(addr).await;
+    ws.send(Ws::text("4hello")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "4hello");
+    ws.send(Ws::binary(vec![1, 2, 3])).await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(Ws::Binary(data)))) => assert_eq!(&data[..], [1, 2, 3]),
+        other => panic!("expected a binary frame, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn websocket_message_over_max_payload_closes_only_its_session() {
+    let (layer, mut closed) = layer(1000);
+    let addr = serve_axum(layer).await;
+    let (mut victim, victim_sid) = connect(addr).await;
+    let (mut other, _) = connect(addr).await;
+
+    victim
+        .send(Ws::text(format!("4{}", "x".repeat(1000))))
+        .await
+        .unwrap();
+    let (sid, reason) = tokio::time::timeout(Duration::from_secs(5), closed.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sid, victim_sid);
+    assert_eq!(
+        reason,
+        CloseReason::TransportError(TransportError::PayloadTooLarge)
+    );
+    // The victim's connection ends.
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match victim.next().await {
+                None | Some(Err(_)) | Some(Ok(Ws::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    });
+    end.await.unwrap();
+
+    other
+        .send(Ws::text(format!("4{}", "y".repeat(999))))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut other).await.len(), 1000);
+}
+
+#[tokio::test]
+async fn garbage_on_websocket_is_a_parse_error() {
+    let (layer, mut closed) = layer(1000);
+    let addr = serve_axum(layer).await;
+    let (mut ws, sid) = connect(addr).await;
+    ws.send(Ws::text("x-not-a-packet")).await.unwrap();
+    let (closed_sid, reason) = tokio::time::timeout(Duration::from_secs(5), closed.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((closed_sid, reason), (sid, CloseReason::ParseError));
+}
+
+#[tokio::test]
+async fn plain_hyper_serves_polling_and_websocket() {
+    let (layer, _closed) = layer(1000);
+    let service = tower::Layer::layer(
+        &layer,
+        tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(b"inner"),
+            )))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper_util::service::TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    let (mut ws, _sid) = connect(addr).await;
+    ws.send(Ws::text("4over hyper")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "4over hyper");
+}
