@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use engineio_core::{CloseReason, Message};
 use interop_tests::{NodeScript, serve};
-use socketio_server::engine::{EngineHandler, EngineIo, EngineSocket};
+use socketio_server::engine::{EngineConnection, EngineHandler, EngineIo, EngineSocket};
 use tokio::sync::mpsc;
 
 const SCRIPT: &str = "engineio-client.mjs";
@@ -38,10 +38,17 @@ async fn echo_after_upgrade() {
 struct Closes(mpsc::UnboundedSender<(String, CloseReason)>);
 
 impl EngineHandler for Closes {
-    fn on_connect(&self, _socket: &EngineSocket) {}
-    fn on_message(&self, _socket: &EngineSocket, _message: Message) {}
-    fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
-        let _ = self.0.send((socket.sid().to_string(), reason));
+    fn on_connect(&self, socket: EngineSocket) -> Box<dyn EngineConnection> {
+        Box::new(Watch(socket, self.0.clone()))
+    }
+}
+
+struct Watch(EngineSocket, mpsc::UnboundedSender<(String, CloseReason)>);
+
+impl EngineConnection for Watch {
+    fn on_message(&mut self, _message: Message) {}
+    fn on_close(&mut self, reason: CloseReason) {
+        let _ = self.1.send((self.0.sid().to_string(), reason));
     }
 }
 

@@ -12,20 +12,26 @@ use axum::{Router, body::Body, routing::get};
 use engineio_core::{CloseReason, Message};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use socketio_server::engine::{EngineHandler, EngineIo, EngineSocket};
+use socketio_server::engine::{EngineConnection, EngineHandler, EngineIo, EngineSocket};
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
-/// Echoes messages and reports closes.
 struct Echo(mpsc::UnboundedSender<(String, CloseReason)>);
 
 impl EngineHandler for Echo {
-    fn on_connect(&self, _socket: &EngineSocket) {}
-    fn on_message(&self, socket: &EngineSocket, message: Message) {
-        socket.send(message).unwrap();
+    fn on_connect(&self, socket: EngineSocket) -> Box<dyn EngineConnection> {
+        Box::new(EchoConnection(socket, self.0.clone()))
     }
-    fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
-        let _ = self.0.send((socket.sid().to_string(), reason));
+}
+
+struct EchoConnection(EngineSocket, mpsc::UnboundedSender<(String, CloseReason)>);
+
+impl EngineConnection for EchoConnection {
+    fn on_message(&mut self, message: Message) {
+        self.0.send(message).unwrap();
+    }
+    fn on_close(&mut self, reason: CloseReason) {
+        let _ = self.1.send((self.0.sid().to_string(), reason));
     }
 }
 

@@ -1,23 +1,37 @@
 //! Engine.IO over real WebSockets on 127.0.0.1, served by axum and by plain hyper.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::{net::SocketAddr, time::Duration};
 
 use engineio_core::{CloseReason, Message, TransportError};
 use futures_util::{SinkExt, StreamExt};
-use socketio_server::engine::{EngineHandler, EngineIo, EngineIoLayer, EngineSocket};
+use socketio_server::engine::{
+    EngineConnection, EngineHandler, EngineIo, EngineIoLayer, EngineSocket,
+};
 use tokio::{net::TcpStream, sync::mpsc};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message as Ws};
 
 struct Echo(mpsc::UnboundedSender<(String, CloseReason)>);
 
 impl EngineHandler for Echo {
-    fn on_connect(&self, _socket: &EngineSocket) {}
-    fn on_message(&self, socket: &EngineSocket, message: Message) {
-        socket.send(message).unwrap();
+    fn on_connect(&self, socket: EngineSocket) -> Box<dyn EngineConnection> {
+        Box::new(EchoConnection(socket, self.0.clone()))
     }
-    fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
-        let _ = self.0.send((socket.sid().to_string(), reason));
+}
+
+struct EchoConnection(EngineSocket, mpsc::UnboundedSender<(String, CloseReason)>);
+
+impl EngineConnection for EchoConnection {
+    fn on_message(&mut self, message: Message) {
+        self.0.send(message).unwrap();
+    }
+    fn on_close(&mut self, reason: CloseReason) {
+        let _ = self.1.send((self.0.sid().to_string(), reason));
     }
 }
 

@@ -13,7 +13,9 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{Router, serve::ListenerExt};
 use engineio_core::{CloseReason, Message};
-use socketio_server::engine::{ConfigError, EngineHandler, EngineIo, EngineSocket};
+use socketio_server::engine::{
+    ConfigError, EngineConnection, EngineHandler, EngineIo, EngineSocket,
+};
 
 /// The server's settings; unset ones keep the server's defaults.
 #[derive(Debug, Clone, Default)]
@@ -58,18 +60,23 @@ impl Options {
 struct Echo;
 
 impl EngineHandler for Echo {
-    fn on_connect(&self, socket: &EngineSocket) {
+    fn on_connect(&self, socket: EngineSocket) -> Box<dyn EngineConnection> {
         tracing::info!(sid = %socket.sid(), transport = %socket.transport(), "open");
+        Box::new(EchoConnection(socket))
     }
+}
 
-    fn on_message(&self, socket: &EngineSocket, message: Message) {
-        if let Err(err) = socket.send(message) {
-            tracing::warn!(sid = %socket.sid(), %err, "echo not sent");
+struct EchoConnection(EngineSocket);
+
+impl EngineConnection for EchoConnection {
+    fn on_message(&mut self, message: Message) {
+        if let Err(err) = self.0.send(message) {
+            tracing::warn!(sid = %self.0.sid(), %err, "echo not sent");
         }
     }
 
-    fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
-        tracing::info!(sid = %socket.sid(), %reason, "close");
+    fn on_close(&mut self, reason: CloseReason) {
+        tracing::info!(sid = %self.0.sid(), %reason, "close");
     }
 }
 

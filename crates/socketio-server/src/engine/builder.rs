@@ -71,22 +71,21 @@ impl Default for EngineConfig {
 ///
 /// ```
 /// use std::time::Duration;
-/// use socketio_server::engine::{EngineHandler, EngineIo, EngineSocket};
+/// use socketio_server::engine::{EngineConnection, EngineIo, EngineSocket};
 /// use engineio_core::{CloseReason, Message};
 ///
-/// struct Echo;
-/// impl EngineHandler for Echo {
-///     fn on_connect(&self, _socket: &EngineSocket) {}
-///     fn on_message(&self, socket: &EngineSocket, message: Message) {
-///         let _ = socket.send(message);
+/// struct Echo(EngineSocket);
+/// impl EngineConnection for Echo {
+///     fn on_message(&mut self, message: Message) {
+///         let _ = self.0.send(message);
 ///     }
-///     fn on_close(&self, _socket: &EngineSocket, _reason: CloseReason) {}
+///     fn on_close(&mut self, _reason: CloseReason) {}
 /// }
 ///
 /// let (layer, _engine) = EngineIo::builder()
 ///     .ping_interval(Duration::from_secs(10))
 ///     .max_payload(64 * 1024)
-///     .build(Echo)
+///     .build(|socket| Box::new(Echo(socket)) as Box<dyn EngineConnection>)
 ///     .unwrap();
 /// let app: axum::Router = axum::Router::new().layer(layer);
 /// ```

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use super::{
-    EngineConfig, EngineSocket, Shared,
+    EngineConfig, EngineConnection, EngineSocket, Shared,
     socket::SocketChannels,
     websocket::{WsStream, accept_stream, from_ws_message, to_ws_message},
 };
@@ -52,6 +52,7 @@ pub(super) struct Driver {
     shared: Arc<Shared>,
     session: ServerSession,
     socket: EngineSocket,
+    connection: Option<Box<dyn EngineConnection>>,
     channels: SocketChannels,
     pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>>,
     ws: Option<WsStream>,
@@ -75,6 +76,7 @@ impl Driver {
             shared,
             session,
             socket,
+            connection: None,
             channels,
             pending_poll: None,
             ws,
@@ -89,7 +91,7 @@ impl Driver {
     }
 
     pub(super) async fn run(mut self) {
-        self.shared.handler.on_connect(&self.socket);
+        self.connection = Some(self.shared.handler.on_connect(self.socket.clone()));
         let mut messages = Vec::with_capacity(MESSAGE_BATCH);
         let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
         loop {
@@ -102,7 +104,11 @@ impl Driver {
                 sleep.as_mut().reset(deadline.into());
             }
             let accept_messages = !self.session.is_send_buffer_full();
+            let read_ws =
+                self.ws.is_some() && !self.connection.as_ref().is_some_and(|c| c.is_busy());
             tokio::select! {
+                biased;
+                () = poll_work(&mut self.connection) => {}
                 command = self.channels.commands.recv() => match command {
                     Some(command) => self.handle_command(command),
                     None => self.session.close(CloseReason::ServerShuttingDown, now()),
@@ -119,7 +125,7 @@ impl Driver {
                         }
                     }
                 }
-                frame = next_frame(&mut self.ws), if self.ws.is_some() => self.handle_ws_input(frame),
+                frame = next_frame(&mut self.ws), if read_ws => self.handle_ws_input(frame),
                 upgraded = wait_upgrade(&mut self.pending_ws, &self.shared.config), if self.pending_ws.is_some() => {
                     self.handle_upgraded(upgraded).await;
                 }
@@ -246,20 +252,39 @@ impl Driver {
         }
         while let Some(event) = self.session.poll_event() {
             match event {
-                Event::Message(message) => self.shared.handler.on_message(&self.socket, message),
+                Event::Message(message) => {
+                    if let Some(connection) = self.connection.as_mut() {
+                        connection.on_message(message);
+                    }
+                }
                 Event::Upgraded => {
                     self.socket.set_transport(TransportKind::WebSocket);
-                    self.shared.handler.on_upgrade(&self.socket);
+                    if let Some(connection) = self.connection.as_mut() {
+                        connection.on_upgrade();
+                    }
                 }
                 Event::Closed(reason) => {
                     tracing::debug!(%reason, "session closed");
                     self.channels.messages.close();
-                    self.shared.handler.on_close(&self.socket, reason);
+                    if let Some(connection) = self.connection.as_mut() {
+                        connection.on_close(reason);
+                    }
                 }
                 _ => {}
             }
         }
     }
+}
+
+/// Lets the connection make progress on its own futures; never completes.
+async fn poll_work(connection: &mut Option<Box<dyn EngineConnection>>) {
+    std::future::poll_fn(|cx| {
+        if let Some(connection) = connection.as_mut() {
+            connection.poll_work(cx);
+        }
+        std::task::Poll::<()>::Pending
+    })
+    .await;
 }
 
 async fn next_frame(ws: &mut Option<WsStream>) -> Option<Result<Frame, TransportError>> {

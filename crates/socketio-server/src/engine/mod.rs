@@ -22,7 +22,7 @@ pub use body::EngineBody;
 pub(crate) use builder::EngineConfig;
 pub use builder::{AllowRequest, ConfigError, EngineIoBuilder};
 pub use layer::{EngineIoLayer, EngineIoService, ResponseFuture};
-pub use socket::{EngineHandler, EngineSocket};
+pub use socket::{EngineConnection, EngineHandler, EngineSocket};
 
 /// A handle on a running Engine.IO server: its sessions, and its shutdown. Cheap to
 /// clone. Made by [`EngineIo::builder`].

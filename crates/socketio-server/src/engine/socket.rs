@@ -10,20 +10,46 @@ use tokio::sync::{Notify, mpsc};
 
 use super::driver::Command;
 
-/// What the application does with sessions. The methods run on the session's driver
-/// task, in order, one at a time: keep them short and hand long work to a task of its
-/// own.
+/// What the application does with sessions: for each new session it makes the
+/// [`EngineConnection`] that receives that session's events.
 pub trait EngineHandler: Send + Sync + 'static {
     /// A session opened.
-    fn on_connect(&self, socket: &EngineSocket);
-    /// A message arrived.
-    fn on_message(&self, socket: &EngineSocket, message: Message);
-    /// The session moved from polling to WebSocket.
-    fn on_upgrade(&self, socket: &EngineSocket) {
-        let _ = socket;
+    fn on_connect(&self, socket: EngineSocket) -> Box<dyn EngineConnection>;
+}
+
+impl<F> EngineHandler for F
+where
+    F: Fn(EngineSocket) -> Box<dyn EngineConnection> + Send + Sync + 'static,
+{
+    fn on_connect(&self, socket: EngineSocket) -> Box<dyn EngineConnection> {
+        self(socket)
     }
+}
+
+/// The application's side of one session. Its methods run on the session's driver task,
+/// in order, one at a time: keep them short. Asynchronous work belongs in
+/// [`poll_work`](Self::poll_work), which the same task drives.
+pub trait EngineConnection: Send + 'static {
+    /// A message arrived.
+    fn on_message(&mut self, message: Message);
+
+    /// The session moved from polling to WebSocket.
+    fn on_upgrade(&mut self) {}
+
     /// The session closed. Nothing more is received, and sends fail.
-    fn on_close(&self, socket: &EngineSocket, reason: CloseReason);
+    fn on_close(&mut self, reason: CloseReason);
+
+    /// Makes progress on the connection's own futures, registering `cx`'s waker for
+    /// what is not ready. Called whenever the driver task wakes, until the session ends.
+    fn poll_work(&mut self, cx: &mut std::task::Context<'_>) {
+        let _ = cx;
+    }
+
+    /// Whether the connection wants no more input for now. While it does, the driver
+    /// stops reading from the WebSocket, so a client cannot queue unbounded work.
+    fn is_busy(&self) -> bool {
+        false
+    }
 }
 
 /// A handle on one Engine.IO session: cheap to clone, usable from any task.
