@@ -1,5 +1,55 @@
 //! A Socket.IO server for axum, tower and hyper.
 //!
-//! Today it serves Engine.IO, the transport layer under Socket.IO: see [`engine`].
+//! One layer serves Socket.IO (Engine.IO v4, Socket.IO v5) on its path and passes
+//! every other request to the app it wraps. Handlers are registered on namespaces like
+//! routes, and take extractors as axum handlers do:
+//!
+//! ```no_run
+//! use socketio_server::{AckSender, Data, Namespace, Socket, SocketIoLayer};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let (layer, io) = SocketIoLayer::new();
+//! io.ns(
+//!     "/",
+//!     Namespace::new()
+//!         .on("chat", |socket: Socket, Data(text): Data<String>| async move {
+//!             let _ = socket.io().emit("chat", &text);
+//!         })
+//!         .on("ping", |ack: AckSender| async move {
+//!             let _ = ack.send("pong");
+//!         }),
+//! );
+//! let app = axum::Router::new().layer(layer);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! [`engine`] serves Engine.IO alone, for raw messages without Socket.IO.
 
+mod connect_error;
+mod connection;
 pub mod engine;
+mod error;
+mod handler;
+mod handshake;
+mod io;
+mod namespace;
+mod parser;
+mod reason;
+mod socket;
+
+pub use connect_error::ConnectError;
+pub use error::{AckError, EmitError};
+pub use handler::{
+    AckSender, Auth, Bin, ConnectContext, ConnectHandler, ConnectMiddleware, Data,
+    DisconnectContext, DisconnectHandler, Event, EventContext, EventHandler, Extension,
+    FromConnect, FromDisconnect, FromEvent, FromRef, NsParams, Rejection, State, TryData,
+};
+pub use handshake::Handshake;
+pub use io::{SocketIo, SocketIoBuilder, SocketIoLayer};
+pub use namespace::{Namespace, NamespaceHandle};
+pub use parser::ParserKind;
+pub use reason::DisconnectReason;
+pub use socket::Socket;
+pub use socketio_core::{Args, Value};

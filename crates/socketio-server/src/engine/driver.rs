@@ -141,6 +141,11 @@ impl Driver {
         if let Some(mut ws) = self.ws.take() {
             let _ = ws.close(None).await;
         }
+        // Answer what the HTTP side still asks, then let the connection finish its work.
+        self.channels.commands.close();
+        if let Some(mut connection) = self.connection.take() {
+            std::future::poll_fn(|cx| connection.poll_work(cx)).await;
+        }
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -280,7 +285,8 @@ impl Driver {
 async fn poll_work(connection: &mut Option<Box<dyn EngineConnection>>) {
     std::future::poll_fn(|cx| {
         if let Some(connection) = connection.as_mut() {
-            connection.poll_work(cx);
+            // `Ready` only says there is no work now; more may come with the next input.
+            let _ = connection.poll_work(cx);
         }
         std::task::Poll::<()>::Pending
     })

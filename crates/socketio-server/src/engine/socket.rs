@@ -40,9 +40,12 @@ pub trait EngineConnection: Send + 'static {
     fn on_close(&mut self, reason: CloseReason);
 
     /// Makes progress on the connection's own futures, registering `cx`'s waker for
-    /// what is not ready. Called whenever the driver task wakes, until the session ends.
-    fn poll_work(&mut self, cx: &mut std::task::Context<'_>) {
+    /// what is not ready; `Ready` when none is left. Called whenever the driver task
+    /// wakes; after the session closed, the driver keeps calling it until `Ready`, so
+    /// that work started before the close (a disconnect handler) finishes.
+    fn poll_work(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         let _ = cx;
+        std::task::Poll::Ready(())
     }
 
     /// Whether the connection wants no more input for now. While it does, the driver
@@ -138,6 +141,30 @@ impl EngineSocket {
             })
     }
 
+    /// Queues several messages that belong together (a Socket.IO packet and its binary
+    /// attachments): all of them, in order, or none when the queue has no room for all.
+    pub fn send_all(
+        &self,
+        messages: impl ExactSizeIterator<Item = Message>,
+    ) -> Result<(), SendError> {
+        let count = messages.len();
+        if count == 0 {
+            return Ok(());
+        }
+        let permits = self
+            .shared
+            .messages
+            .try_reserve_many(count)
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(()) => SendError::Full,
+                mpsc::error::TrySendError::Closed(()) => SendError::Closed,
+            })?;
+        for (permit, message) in permits.zip(messages) {
+            permit.send(message);
+        }
+        Ok(())
+    }
+
     /// Queues a message, waiting while the outgoing queue is full.
     pub async fn send_wait(&self, message: impl Into<Message>) -> Result<(), SendError> {
         self.shared
@@ -157,7 +184,7 @@ impl EngineSocket {
         self.shared.messages.is_closed()
     }
 
-    pub(super) fn close_with(&self, reason: CloseReason) {
+    pub(crate) fn close_with(&self, reason: CloseReason) {
         if let Ok(mut close) = self.shared.close.lock() {
             close.get_or_insert(reason);
         }

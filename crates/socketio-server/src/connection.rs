@@ -1,0 +1,308 @@
+//! One Engine.IO connection seen by Socket.IO: it decodes packets, connects sockets to
+//! namespaces, dispatches events to handlers in arrival order, and runs the handlers'
+//! futures on the connection's own task.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use bytestring::ByteString;
+use engineio_core::{CloseReason, Message};
+use futures_util::{StreamExt, stream::FuturesUnordered};
+use socketio_core::{Args, Decoder, Packet, PacketKind, Value};
+use tokio::{sync::mpsc, time::Sleep};
+
+use crate::{
+    ConnectError, DisconnectReason, Handshake, Socket, SocketIo,
+    engine::{EngineConnection, EngineSocket},
+    handler::{BoxFuture, ConnectContext, DisconnectContext, EventContext, Rejection},
+    parser::to_socketio,
+    socket::{ConnEvent, ConnShared},
+};
+
+/// What a finished piece of work asks the connection to do.
+enum Done {
+    Nothing,
+    /// The middlewares let the socket in, or refused it.
+    Admission(Socket, Result<(), ConnectError>),
+}
+
+pub(crate) struct Connection {
+    shared: Arc<ConnShared>,
+    decoder: Box<dyn Decoder>,
+    sockets: HashMap<ByteString, Socket>,
+    /// Namespaces whose middlewares are running.
+    admitting: HashMap<ByteString, Socket>,
+    work: FuturesUnordered<BoxFuture<Done>>,
+    events: mpsc::UnboundedReceiver<ConnEvent>,
+    connect_timeout: Option<Pin<Box<Sleep>>>,
+    closed: bool,
+}
+
+impl Connection {
+    pub(crate) fn new(io: SocketIo, engine: EngineSocket) -> Self {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let decoder = io.inner.parser.decoder();
+        let timeout = io.inner.config.connect_timeout;
+        Self {
+            shared: Arc::new(ConnShared {
+                engine,
+                io,
+                events: events_tx,
+            }),
+            decoder,
+            sockets: HashMap::new(),
+            admitting: HashMap::new(),
+            work: FuturesUnordered::new(),
+            events,
+            connect_timeout: Some(Box::pin(tokio::time::sleep(timeout))),
+            closed: false,
+        }
+    }
+
+    fn io(&self) -> &SocketIo {
+        &self.shared.io
+    }
+
+    fn handle_packet(&mut self, packet: Packet) {
+        let nsp = packet.nsp;
+        match packet.kind {
+            PacketKind::Connect(auth) => self.connect(nsp, auth),
+            PacketKind::Disconnect => {
+                if let Some(socket) = self.sockets.remove(&nsp) {
+                    self.disconnected(&socket, DisconnectReason::ClientNamespaceDisconnect);
+                }
+            }
+            PacketKind::Event { event, args, ack } => match self.sockets.get(&nsp) {
+                Some(socket) => {
+                    let socket = socket.clone();
+                    self.dispatch(socket, event, args, ack);
+                }
+                None => self.protocol_error("an event for a namespace not joined"),
+            },
+            PacketKind::Ack { ack, args } => match self.sockets.get(&nsp) {
+                Some(socket) => socket.resolve_ack(ack, args),
+                None => self.protocol_error("an ack for a namespace not joined"),
+            },
+            _ => self.protocol_error("a packet type clients do not send"),
+        }
+    }
+
+    fn connect(&mut self, nsp: ByteString, auth: Option<Value>) {
+        if self.sockets.contains_key(&nsp) || self.admitting.contains_key(&nsp) {
+            tracing::debug!(%nsp, "duplicate namespace CONNECT ignored");
+            return;
+        }
+        let Some(ns) = self.io().namespace_for(&nsp) else {
+            self.refuse(&nsp, &ConnectError::new("Invalid namespace"));
+            return;
+        };
+        let handshake = Handshake::new(auth, self.shared.engine.clone());
+        let socket = Socket::new(ns, Arc::clone(&self.shared), handshake);
+        let middlewares = socket.namespace().handlers.middlewares.clone();
+        if middlewares.is_empty() {
+            self.admit(socket);
+            return;
+        }
+        self.admitting.insert(nsp, socket.clone());
+        self.work.push(Box::pin(async move {
+            let ctx = ConnectContext {
+                socket: socket.clone(),
+            };
+            for middleware in middlewares {
+                let verdict = match middleware(&ctx, &()) {
+                    Ok(future) => future.await,
+                    Err(rejection) => Err(ConnectError::new(rejection.to_string())),
+                };
+                if verdict.is_err() {
+                    return Done::Admission(socket, verdict);
+                }
+            }
+            Done::Admission(socket, Ok(()))
+        }));
+    }
+
+    /// The socket is in: the client is told its id, then the connect handler runs.
+    fn admit(&mut self, socket: Socket) {
+        let nsp: ByteString = socket.namespace().name.clone();
+        let mut reply = std::collections::BTreeMap::new();
+        reply.insert("sid".to_owned(), Value::from(socket.id()));
+        let packet = Packet::connect(nsp.clone(), Some(Value::Object(reply)));
+        match self.io().inner.parser.encode(&packet) {
+            Ok(encoded) => {
+                if let Err(err) = self.shared.engine.send_all(encoded.messages()) {
+                    tracing::debug!(%nsp, %err, "CONNECT reply not queued");
+                    return;
+                }
+            }
+            Err(err) => {
+                tracing::error!(%nsp, %err, "CONNECT reply not encoded");
+                return;
+            }
+        }
+        socket.mark_connected();
+        self.sockets.insert(nsp, socket.clone());
+        self.connect_timeout = None;
+        if let Some(handler) = socket.namespace().handlers.connect.clone() {
+            let ctx = ConnectContext {
+                socket: socket.clone(),
+            };
+            match handler(&ctx, &()) {
+                Ok(future) => self.spawn(future),
+                Err(rejection) => self.report(&socket, "connect", &rejection),
+            }
+        }
+    }
+
+    fn refuse(&self, nsp: &ByteString, error: &ConnectError) {
+        let packet = Packet::connect_error(nsp.clone(), error.to_value());
+        match self.io().inner.parser.encode(&packet) {
+            Ok(encoded) => {
+                let _ = self.shared.engine.send_all(encoded.messages());
+            }
+            Err(err) => tracing::error!(%nsp, %err, "CONNECT_ERROR not encoded"),
+        }
+    }
+
+    fn dispatch(&mut self, socket: Socket, event: ByteString, args: Args, ack: Option<u64>) {
+        let handlers = Arc::clone(&socket.namespace().handlers);
+        let ctx = EventContext {
+            socket,
+            event,
+            args,
+            ack,
+        };
+        if let Some(any) = &handlers.any {
+            match any(&ctx, &()) {
+                Ok(future) => self.spawn(future),
+                Err(rejection) => self.report(&ctx.socket, &ctx.event, &rejection),
+            }
+        }
+        match handlers.events.get(&*ctx.event) {
+            Some(handler) => match handler(&ctx, &()) {
+                Ok(future) => self.spawn(future),
+                Err(rejection) => self.report(&ctx.socket, &ctx.event, &rejection),
+            },
+            None => tracing::trace!(event = %ctx.event, "no handler"),
+        }
+    }
+
+    fn disconnected(&mut self, socket: &Socket, reason: DisconnectReason) {
+        if !socket.mark_disconnected() {
+            return;
+        }
+        tracing::debug!(socket = %socket.id(), ns = %socket.ns(), %reason, "disconnect");
+        if let Some(handler) = socket.namespace().handlers.disconnect.clone() {
+            let ctx = DisconnectContext {
+                socket: socket.clone(),
+                reason,
+            };
+            match handler(&ctx, &()) {
+                Ok(future) => self.spawn(future),
+                Err(rejection) => self.report(socket, "disconnect", &rejection),
+            }
+        }
+    }
+
+    fn spawn(&self, future: BoxFuture<()>) {
+        self.work.push(Box::pin(async move {
+            future.await;
+            Done::Nothing
+        }));
+    }
+
+    fn report(&self, socket: &Socket, event: &str, rejection: &Rejection) {
+        tracing::warn!(socket = %socket.id(), ns = %socket.ns(), event, %rejection, "handler not run");
+        if let Some(hook) = &self.io().inner.config.on_error {
+            hook(socket, event, rejection);
+        }
+    }
+
+    /// The client broke the protocol: the whole connection closes with "parse error".
+    fn protocol_error(&mut self, what: &str) {
+        tracing::debug!(what, "protocol error");
+        self.close_all(DisconnectReason::ParseError);
+        self.shared.engine.close_with(CloseReason::ParseError);
+    }
+
+    fn close_all(&mut self, reason: DisconnectReason) {
+        self.admitting.clear();
+        let sockets: Vec<Socket> = self.sockets.drain().map(|(_, socket)| socket).collect();
+        for socket in sockets {
+            self.disconnected(&socket, reason);
+        }
+    }
+
+    fn finish(&mut self, done: Done) {
+        let Done::Admission(socket, verdict) = done else {
+            return;
+        };
+        let nsp = socket.namespace().name.clone();
+        if self.admitting.remove(&nsp).is_none() || self.closed {
+            return;
+        }
+        match verdict {
+            Ok(()) => self.admit(socket),
+            Err(error) => self.refuse(&nsp, &error),
+        }
+    }
+}
+
+impl EngineConnection for Connection {
+    fn on_message(&mut self, message: Message) {
+        match self.decoder.decode(to_socketio(message)) {
+            Ok(Some(packet)) => self.handle_packet(packet),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::debug!(%err, "undecodable packet");
+                self.protocol_error("an undecodable packet");
+            }
+        }
+    }
+
+    fn on_close(&mut self, reason: CloseReason) {
+        self.closed = true;
+        self.connect_timeout = None;
+        self.close_all(reason.into());
+    }
+
+    fn poll_work(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(timeout) = self.connect_timeout.as_mut() {
+            if timeout.as_mut().poll(cx).is_ready() {
+                self.connect_timeout = None;
+                if self.sockets.is_empty() {
+                    tracing::debug!("no namespace joined in time");
+                    self.shared.engine.close();
+                }
+            }
+        }
+        while let Poll::Ready(Some(event)) = self.events.poll_recv(cx) {
+            let ConnEvent::Disconnect(nsp, sid) = event;
+            if self
+                .sockets
+                .get(&nsp)
+                .is_some_and(|socket| socket.sid() == &sid)
+            {
+                if let Some(socket) = self.sockets.remove(&nsp) {
+                    self.disconnected(&socket, DisconnectReason::ServerNamespaceDisconnect);
+                }
+            }
+        }
+        while let Poll::Ready(Some(done)) = self.work.poll_next_unpin(cx) {
+            self.finish(done);
+        }
+        if self.work.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn is_busy(&self) -> bool {
+        self.work.len() >= self.io().inner.config.max_concurrent_handlers
+    }
+}

@@ -1,0 +1,148 @@
+//! The Socket.IO echo server.
+//!
+//! On `/`:
+//! - on connect, emits `auth` with the handshake's auth object;
+//! - `message` (...args) → emits `message-back` with the same arguments;
+//! - `message-with-ack` (...args, ack) → acknowledges with the same arguments;
+//! - `echo` (...args) → emits `echo` with the same arguments to the sender;
+//! - `ack` (...args, ack) → acknowledges with the same arguments;
+//! - `broadcast` (...args) → emits `broadcast` with the same arguments to every socket of `/`.
+//!
+//! On `/custom`: on connect, emits `auth` with the auth object.
+//!
+//! CORS is open to any origin.
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{Router, serve::ListenerExt};
+use socketio_server::{
+    AckSender, Args, Handshake, Namespace, Socket, SocketIo, engine::ConfigError,
+};
+use tower_http::cors::CorsLayer;
+
+/// The server's settings; unset ones keep the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Time between two pings.
+    pub ping_interval: Option<Duration>,
+    /// Time to wait for a pong.
+    pub ping_timeout: Option<Duration>,
+    /// Time a connection has to join a namespace.
+    pub connect_timeout: Option<Duration>,
+    /// The largest message or POST body in bytes.
+    pub max_payload: Option<usize>,
+}
+
+impl Options {
+    /// Reads `--port P --ping-interval MS --ping-timeout MS --connect-timeout MS
+    /// --max-payload BYTES` from command-line arguments; the port is returned apart.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<(Self, u16), String> {
+        let mut options = Self::default();
+        let mut port = 3000;
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let value: u64 = args
+                .next()
+                .ok_or_else(|| format!("{flag} needs a value"))?
+                .parse()
+                .map_err(|err| format!("{flag}: {err}"))?;
+            let millis = Some(Duration::from_millis(value));
+            match flag.as_str() {
+                "--port" => port = u16::try_from(value).map_err(|err| format!("{flag}: {err}"))?,
+                "--ping-interval" => options.ping_interval = millis,
+                "--ping-timeout" => options.ping_timeout = millis,
+                "--connect-timeout" => options.connect_timeout = millis,
+                "--max-payload" => {
+                    options.max_payload =
+                        Some(usize::try_from(value).map_err(|err| format!("{flag}: {err}"))?);
+                }
+                other => return Err(format!("unknown option {other}")),
+            }
+        }
+        Ok((options, port))
+    }
+}
+
+/// The handlers of `/`.
+pub fn main_namespace() -> Namespace {
+    Namespace::new()
+        .on_connect(emit_auth)
+        .on("message", |socket: Socket, args: Args| async move {
+            let _ = socket.emit_args("message-back", args);
+        })
+        .on(
+            "message-with-ack",
+            |ack: AckSender, args: Args| async move {
+                let _ = ack.send_args(args);
+            },
+        )
+        .on("echo", |socket: Socket, args: Args| async move {
+            let _ = socket.emit_args("echo", args);
+        })
+        .on("ack", |ack: AckSender, args: Args| async move {
+            let _ = ack.send_args(args);
+        })
+        .on("broadcast", |io: SocketIo, args: Args| async move {
+            let _ = io.emit_args("broadcast", args);
+        })
+}
+
+/// The handlers of `/custom`.
+pub fn custom_namespace() -> Namespace {
+    Namespace::new().on_connect(emit_auth)
+}
+
+async fn emit_auth(socket: Socket, handshake: Handshake) {
+    let _ = socket.emit("auth", handshake.auth());
+}
+
+/// The echo server as an axum app, and its handle, with `/` and `/custom` mounted as
+/// given (so that a caller can add handlers to them first).
+pub fn app_with(
+    options: &Options,
+    main: Namespace,
+    custom: Namespace,
+) -> Result<(Router, SocketIo), ConfigError> {
+    let mut builder = SocketIo::builder();
+    if let Some(interval) = options.ping_interval {
+        builder = builder.ping_interval(interval);
+    }
+    if let Some(timeout) = options.ping_timeout {
+        builder = builder.ping_timeout(timeout);
+    }
+    if let Some(timeout) = options.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    if let Some(max) = options.max_payload {
+        builder = builder.max_payload(max);
+    }
+    let (layer, io) = builder.build()?;
+    io.ns("/", main);
+    io.ns("/custom", custom);
+    let app = Router::new().layer(layer).layer(CorsLayer::permissive());
+    Ok((app, io))
+}
+
+/// The echo server as an axum app, and its handle.
+pub fn app(options: &Options) -> Result<(Router, SocketIo), ConfigError> {
+    app_with(options, main_namespace(), custom_namespace())
+}
+
+/// A listener for `axum::serve` with a deep accept backlog (bursts of handshakes are
+/// not dropped) and `TCP_NODELAY` on every connection.
+pub async fn listen(
+    addr: SocketAddr,
+) -> std::io::Result<impl axum::serve::Listener<Addr = SocketAddr>> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(1024)?;
+    Ok(listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set");
+        }
+    }))
+}

@@ -1,0 +1,22 @@
+//! `cargo run --release -p example-echo -- --port P [--ping-interval MS --ping-timeout MS
+//! --connect-timeout MS --max-payload BYTES]`
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use example_echo::{Options, app, listen};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let (options, port) = Options::from_args(std::env::args().skip(1))?;
+    let (app, _io) = app(&options)?;
+    let listener = listen(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let addr = axum::serve::Listener::local_addr(&listener)?;
+    tracing::info!("Socket.IO echo on http://{addr}/socket.io/");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
