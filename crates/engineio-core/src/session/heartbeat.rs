@@ -11,11 +11,12 @@ use crate::Packet;
 impl ServerSession {
     pub(super) fn schedule_ping(&mut self, now: Instant) {
         self.timers
-            .set(Timer::Ping, now + self.config.ping_interval);
+            .set_after(Timer::Ping, now, self.config.ping_interval);
     }
 
     pub(super) fn send_ping(&mut self, now: Instant) {
-        self.timers.set(Timer::Pong, now + self.config.ping_timeout);
+        self.timers
+            .set_after(Timer::Pong, now, self.config.ping_timeout);
         self.queue(Packet::Ping(ByteString::new()));
     }
 

@@ -215,7 +215,17 @@ impl ServerSession {
         match packet {
             Packet::Message(message) => self.events.push_back(Event::Message(message)),
             Packet::Pong(_) => self.handle_pong(now),
-            Packet::Close => self.close_with(CloseReason::TransportClose, false, now),
+            Packet::Close => {
+                // The client asked for the close, so a pending GET is released with a
+                // `noop`, not told `close` (the v4 test suite's "forcefully closes the
+                // session"; the reference does the same).
+                if self.poll_pending {
+                    self.poll_pending = false;
+                    self.transmits
+                        .push_back(Transmit::Poll(Bytes::from_static(b"6")));
+                }
+                self.close_with(CloseReason::TransportClose, false, now);
+            }
             // A v4 client pings only to probe, which a polling payload cannot carry;
             // the remaining types mean nothing from a client on its active transport.
             Packet::Ping(_) | Packet::Open(_) | Packet::Upgrade | Packet::Noop => {}
@@ -257,7 +267,7 @@ impl ServerSession {
             TransportKind::Polling if self.poll_pending => self.flush_poll(),
             TransportKind::Polling if flush && !self.buffer.is_empty() => {
                 self.timers
-                    .set(Timer::Close, now + self.config.ping_timeout);
+                    .set_after(Timer::Close, now, self.config.ping_timeout);
             }
             TransportKind::Polling => self.finish(),
         }

@@ -20,8 +20,9 @@ const ALL: [Timer; 4] = [Timer::Ping, Timer::Pong, Timer::Upgrade, Timer::Close]
 pub(super) struct Timers([Option<Instant>; 4]);
 
 impl Timers {
-    pub(super) fn set(&mut self, timer: Timer, at: Instant) {
-        *self.slot(timer) = Some(at);
+    /// Arms `timer` at `now + after`; a deadline too far to represent never fires.
+    pub(super) fn set_after(&mut self, timer: Timer, now: Instant, after: std::time::Duration) {
+        *self.slot(timer) = now.checked_add(after);
     }
 
     pub(super) fn cancel(&mut self, timer: Timer) {

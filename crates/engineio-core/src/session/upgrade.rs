@@ -44,7 +44,7 @@ impl ServerSession {
         }
         self.upgrade = Upgrade::Probing;
         self.timers
-            .set(Timer::Upgrade, now + self.config.upgrade_timeout);
+            .set_after(Timer::Upgrade, now, self.config.upgrade_timeout);
         Ok(())
     }
 
