@@ -13,6 +13,53 @@ pub fn js_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("js")
 }
 
+/// A server of ours run as its own process (a binary of this package, or any path),
+/// reporting on stdout.
+#[derive(Debug)]
+pub struct ServerProcess {
+    script: NodeScript,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `program args…`, which must print `listening <port>` first.
+    pub async fn start(program: &str, args: &[&str]) -> Result<Self, String> {
+        let mut command = Command::new(program);
+        let child = command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut script = NodeScript::from_command(child).map_err(|err| err.to_string())?;
+        let line = script
+            .expect_line("listening ", Duration::from_secs(30))
+            .await?;
+        let port = line
+            .trim_start_matches("listening ")
+            .trim()
+            .parse()
+            .map_err(|err| format!("{line}: {err}"))?;
+        Ok(Self { script, port })
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The output of the server, line by line.
+    pub fn output(&mut self) -> &mut NodeScript {
+        &mut self.script
+    }
+
+    /// Kills the server at once.
+    pub async fn kill(self) -> std::io::Result<()> {
+        self.script.kill().await
+    }
+}
+
 /// A running Node script.
 #[derive(Debug)]
 pub struct NodeScript {
@@ -31,15 +78,20 @@ impl NodeScript {
                 dir.display()
             )));
         }
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg(dir.join(script))
             .args(args)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()?;
+            .kill_on_drop(true);
+        Self::from_command(&mut command)
+    }
+
+    fn from_command(command: &mut Command) -> std::io::Result<Self> {
+        let mut child = command.spawn()?;
         let stdout = child
             .stdout
             .take()

@@ -16,7 +16,7 @@ use bytestring::ByteString;
 use engineio_core::{Sid, TransportKind};
 use serde::{Serialize, de::DeserializeOwned};
 use socketio_core::{Args, Packet};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     AckError, EmitError, Handshake, NsParams, SocketIo, engine::EngineSocket,
@@ -173,7 +173,61 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
-        let prepared = self.start_ack(event, args);
+        let prepared = self.start_ack_serialize(event, args);
+        self.wait_ack(prepared, timeout, |args| Ok(args.deserialize()?))
+    }
+
+    /// Emits an event with arguments as they are, and waits for the acknowledgement's
+    /// arguments as they come, for `timeout`.
+    pub fn emit_args_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Args, AckError>> + Send + 'static {
+        if let Some(listener) = &self.inner.ns.handlers.outgoing {
+            listener(self, event, &args);
+        }
+        let prepared = self.start_ack(|id| {
+            let packet = Packet::event(self.inner.ns.name.clone(), event, args, Some(id));
+            self.parser().encode(&packet)
+        });
+        self.wait_ack(prepared, timeout, Ok)
+    }
+
+    fn start_ack_serialize<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(u64, oneshot::Receiver<Args>), EmitError> {
+        self.notify_outgoing(event, args);
+        self.start_ack(|id| self.parser().encode_event(self.ns(), event, Some(id), args))
+    }
+
+    /// Registers an acknowledgement, then queues the packet `encode` makes with its id.
+    fn start_ack(
+        &self,
+        encode: impl FnOnce(u64) -> Result<Encoded, socketio_core::EncodeError>,
+    ) -> Result<(u64, oneshot::Receiver<Args>), EmitError> {
+        self.check_connected()?;
+        let max = self.inner.conn.io.inner.config.max_pending_acks;
+        let (id, answer) = self.lock_acks().register(max)?;
+        let sent = encode(id)
+            .map_err(EmitError::from)
+            .and_then(|encoded| self.send_encoded(&encoded));
+        if let Err(err) = sent {
+            self.lock_acks().forget(id);
+            return Err(err);
+        }
+        Ok((id, answer))
+    }
+
+    fn wait_ack<R: Send + 'static>(
+        &self,
+        prepared: Result<(u64, oneshot::Receiver<Args>), EmitError>,
+        timeout: Duration,
+        read: impl FnOnce(Args) -> Result<R, AckError> + Send + 'static,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
         let socket = self.clone();
         async move {
             let (id, answer) = prepared?;
@@ -182,32 +236,17 @@ impl Socket {
                 id,
             };
             match tokio::time::timeout(timeout, answer).await {
-                Ok(Ok(args)) => Ok(args.deserialize()?),
+                Ok(Ok(args)) => read(args),
                 Ok(Err(_)) => Err(AckError::Disconnected),
                 Err(_) => Err(AckError::Timeout),
             }
         }
     }
 
-    fn start_ack<T: Serialize + ?Sized>(
-        &self,
-        event: &str,
-        args: &T,
-    ) -> Result<(u64, tokio::sync::oneshot::Receiver<Args>), EmitError> {
-        self.check_connected()?;
-        self.notify_outgoing(event, args);
-        let max = self.inner.conn.io.inner.config.max_pending_acks;
-        let (id, answer) = self.lock_acks().register(max)?;
-        let sent = self
-            .parser()
-            .encode_event(self.ns(), event, Some(id), args)
-            .map_err(EmitError::from)
-            .and_then(|encoded| self.send_encoded(&encoded));
-        if let Err(err) = sent {
-            self.lock_acks().forget(id);
-            return Err(err);
-        }
-        Ok((id, answer))
+    /// Closes the socket's whole connection (all its namespaces); the client sees
+    /// "transport close" and, with the official client's defaults, reconnects.
+    pub fn close_connection(&self) {
+        self.inner.conn.engine.close();
     }
 
     /// Removes the socket from its namespace: the client is told (its reason is "io

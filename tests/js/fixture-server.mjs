@@ -1,0 +1,95 @@
+// The reference fixture: the official Node `socket.io` server with the handlers that the
+// interop scenarios (sio-client.mjs) expect. Our Rust fixture implements the same contract,
+// so that the very same client scripts run against both.
+//
+//   node fixture-server.mjs --port P [--ping-interval MS] [--ping-timeout MS]
+//                           [--connect-timeout MS] [--max-payload BYTES]
+//
+// Binds 127.0.0.1:P (P = 0: any free port), prints "listening <port>" once it listens,
+// and "disconnect <namespace> <socket id> <reason>" whenever a socket of / or /custom
+// disconnects. See README.md beside this file for the contract.
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+
+const usage = () => {
+  console.error(
+    "usage: fixture-server.mjs --port P [--ping-interval MS --ping-timeout MS --connect-timeout MS --max-payload BYTES]",
+  );
+  process.exit(2);
+};
+
+const flags = {
+  "--port": "port",
+  "--ping-interval": "pingInterval",
+  "--ping-timeout": "pingTimeout",
+  "--connect-timeout": "connectTimeout",
+  "--max-payload": "maxHttpBufferSize",
+};
+const settings = {};
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const key = flags[argv[i]];
+  const value = Number(argv[i + 1]);
+  if (!key || !Number.isInteger(value) || value < 0) usage();
+  settings[key] = value;
+}
+const { port, ...options } = settings;
+if (port === undefined) usage();
+
+const httpServer = createServer();
+const io = new Server(httpServer, { cors: { origin: "*" }, ...options });
+
+const root = io.of("/");
+root.on("connection", (socket) => {
+  socket.emit("auth", socket.handshake.auth);
+
+  socket.on("message", (...args) => socket.emit("message-back", ...args));
+  socket.on("message-with-ack", (...args) => {
+    const ack = args.pop();
+    ack(...args);
+  });
+  socket.on("echo", (...args) => socket.emit("echo", ...args));
+  socket.on("ack", (...args) => {
+    const ack = args.pop();
+    ack(...args);
+  });
+  socket.on("broadcast", (...args) => root.emit("broadcast", ...args));
+  socket.on("server-ack", (...args) => {
+    socket.timeout(2000).emit("ask", ...args, (err, ...response) => {
+      if (err) socket.emit("server-ack-result", "timeout");
+      else socket.emit("server-ack-result", ...response);
+    });
+  });
+  socket.on("handshake", (ack) => ack({ auth: socket.handshake.auth, query: socket.handshake.query }));
+  socket.on("disconnect-me", () => socket.disconnect());
+  socket.on("close-transport", () => socket.conn.close());
+
+  socket.on("disconnect", (reason) => console.log(`disconnect / ${socket.id} ${reason}`));
+});
+
+io.of("/custom").on("connection", (socket) => {
+  socket.emit("auth", socket.handshake.auth);
+  socket.on("disconnect", (reason) => console.log(`disconnect /custom ${socket.id} ${reason}`));
+});
+
+io.of(/^\/dyn\/[^/]+$/).on("connection", (socket) => {
+  socket.emit("hello", socket.nsp.name);
+});
+
+const auth = io.of("/auth");
+auth.use((socket, next) => {
+  if (socket.handshake.auth && socket.handshake.auth.token === "secret") return next();
+  const err = new Error("unauthorized");
+  err.data = { reason: "bad token" };
+  next(err);
+});
+auth.on("connection", (socket) => socket.emit("welcome"));
+
+httpServer.on("error", (err) => {
+  console.log(`fail ${err.message}`);
+  process.exit(1);
+});
+httpServer.listen(port, "127.0.0.1", () => {
+  console.log(`listening ${httpServer.address().port}`);
+});
+

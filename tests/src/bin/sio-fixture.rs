@@ -1,0 +1,106 @@
+//! The fixture server of the interop tests, on our server: the same contract as
+//! `tests/js/fixture-server.mjs` on Node's (see `tests/js/README.md`).
+//!
+//! `sio-fixture --port P [--ping-interval MS --ping-timeout MS --connect-timeout MS
+//! --max-payload BYTES]` prints `listening <port>` once it accepts connections, and
+//! `disconnect <namespace> <socket id> <reason>` for every disconnection on `/` and
+//! `/custom`.
+#![allow(clippy::print_stdout)]
+
+use std::{
+    collections::BTreeMap,
+    net::{Ipv4Addr, SocketAddr},
+    time::Duration,
+};
+
+use example_echo::{Options, app_with, custom_namespace, listen, main_namespace};
+use socketio_server::{
+    AckError, AckSender, Args, ConnectError, DisconnectReason, Handshake, Namespace, Socket, Value,
+};
+
+async fn print_disconnect(socket: Socket, reason: DisconnectReason) {
+    println!("disconnect {} {} {reason}", socket.ns(), socket.id());
+}
+
+async fn server_ack(socket: Socket, args: Args) {
+    let answer = socket
+        .emit_args_with_ack("ask", args, Duration::from_secs(2))
+        .await;
+    let _ = match answer {
+        Ok(response) => socket.emit_args("server-ack-result", response),
+        Err(AckError::Timeout) => socket.emit("server-ack-result", "timeout"),
+        Err(err) => socket.emit("server-ack-result", &err.to_string()),
+    };
+}
+
+async fn handshake(ack: AckSender, handshake: Handshake) {
+    let query: BTreeMap<String, Value> = handshake
+        .uri()
+        .query()
+        .map(|query| {
+            form_pairs(query)
+                .map(|(key, value)| (key, Value::from(value)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut answer = BTreeMap::new();
+    answer.insert("auth".to_owned(), handshake.auth().clone());
+    answer.insert("query".to_owned(), Value::Object(query));
+    let _ = ack.send(&Value::Object(answer));
+}
+
+fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (!key.is_empty()).then(|| (key.to_owned(), value.to_owned()))
+    })
+}
+
+async fn only_secret(handshake: Handshake) -> Result<(), ConnectError> {
+    let token = handshake
+        .auth()
+        .as_object()
+        .and_then(|auth| auth.get("token"));
+    if token.and_then(Value::as_str) == Some("secret") {
+        Ok(())
+    } else {
+        Err(ConnectError::new("unauthorized")
+            .with_data(&serde_json::json!({ "reason": "bad token" })))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (options, port) = Options::from_args(std::env::args().skip(1))?;
+    let main = main_namespace()
+        .on("server-ack", server_ack)
+        .on("handshake", handshake)
+        .on("disconnect-me", |socket: Socket| async move {
+            let _ = socket.disconnect();
+        })
+        .on("close-transport", |socket: Socket| async move {
+            socket.close_connection();
+        })
+        .on_disconnect(print_disconnect);
+    let custom = custom_namespace().on_disconnect(print_disconnect);
+    let (app, io) = app_with(&options, main, custom)?;
+    io.ns(
+        "/dyn/{id}",
+        Namespace::new().on_connect(|socket: Socket| async move {
+            let _ = socket.emit("hello", socket.ns());
+        }),
+    );
+    io.ns(
+        "/auth",
+        Namespace::new()
+            .middleware(only_secret)
+            .on_connect(|socket: Socket| async move {
+                let _ = socket.emit("welcome", &());
+            }),
+    );
+    let listener = listen(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let addr = axum::serve::Listener::local_addr(&listener)?;
+    println!("listening {}", addr.port());
+    axum::serve(listener, app).await?;
+    Ok(())
+}
