@@ -1,0 +1,420 @@
+//! The Socket.IO server driven over a real WebSocket by a scripted peer that speaks the
+//! wire protocol, for what the official client never sends: malformed packets, silence,
+//! and the edges of acks, extractors and shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value as Json;
+use socketio_server::{
+    AckError, Data, DisconnectReason, Event, Namespace, Rejection, Socket, SocketIo,
+    SocketIoBuilder,
+};
+use tokio::{net::TcpStream, sync::mpsc};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message as Ws};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A client speaking the protocol by hand.
+struct Peer {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Peer {
+    /// Opens a WebSocket-only connection and reads the Engine.IO handshake.
+    async fn open(addr: SocketAddr) -> Self {
+        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut peer = Self { ws };
+        assert!(peer.recv().await.starts_with("0{"));
+        peer
+    }
+
+    /// Opens a connection and joins `/`; returns the socket id.
+    async fn join(addr: SocketAddr) -> (Self, String) {
+        let mut peer = Self::open(addr).await;
+        peer.send("40").await;
+        let reply = peer.recv().await;
+        let json: Json = serde_json::from_str(reply.strip_prefix("40").unwrap()).unwrap();
+        (peer, json["sid"].as_str().unwrap().to_owned())
+    }
+
+    async fn send(&mut self, text: &str) {
+        self.ws.send(Ws::text(text)).await.unwrap();
+    }
+
+    async fn send_binary(&mut self, data: &[u8]) {
+        self.ws.send(Ws::binary(data.to_vec())).await.unwrap();
+    }
+
+    /// The next text frame, skipping Engine.IO pings (answered).
+    async fn recv(&mut self) -> String {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next()).await {
+                Ok(Some(Ok(Ws::Text(text)))) if text.as_str() == "2" => self.send("3").await,
+                Ok(Some(Ok(Ws::Text(text)))) => return text.to_string(),
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Waits until the server closes the connection.
+    async fn closed(&mut self) {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                match self.ws.next().await {
+                    None | Some(Err(_)) | Some(Ok(Ws::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .expect("the server did not close the connection");
+    }
+}
+
+struct Server {
+    addr: SocketAddr,
+    io: SocketIo,
+    disconnects: mpsc::UnboundedReceiver<(String, DisconnectReason)>,
+}
+
+impl Server {
+    async fn start(configure: impl FnOnce(SocketIoBuilder) -> SocketIoBuilder) -> Self {
+        Self::with(configure, |ns| ns).await
+    }
+
+    async fn with(
+        configure: impl FnOnce(SocketIoBuilder) -> SocketIoBuilder,
+        handlers: impl FnOnce(Namespace) -> Namespace,
+    ) -> Self {
+        let (layer, io) = configure(SocketIo::builder()).build().unwrap();
+        let (tx, disconnects) = mpsc::unbounded_channel();
+        let ns = Namespace::new()
+            .on(
+                "echo",
+                |socket: Socket, Data(value): Data<Json>| async move {
+                    socket.emit("echo", &value).unwrap();
+                },
+            )
+            .on(
+                "echo-args",
+                |socket: Socket, args: socketio_server::Args| async move {
+                    socket.emit_args("echo-args", args).unwrap();
+                },
+            )
+            .on_disconnect(move |socket: Socket, reason: DisconnectReason| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send((socket.id().to_owned(), reason));
+                }
+            });
+        io.ns("/", handlers(ns));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, axum::Router::new().layer(layer)).await });
+        Self {
+            addr,
+            io,
+            disconnects,
+        }
+    }
+
+    async fn disconnected(&mut self, id: &str) -> DisconnectReason {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let (socket, reason) = self.disconnects.recv().await.unwrap();
+                if socket == id {
+                    return reason;
+                }
+            }
+        })
+        .await
+        .expect("no disconnect")
+    }
+}
+
+async fn echo_still_works(peer: &mut Peer) {
+    peer.send(r#"42["echo","still here"]"#).await;
+    assert_eq!(peer.recv().await, r#"42["echo","still here"]"#);
+}
+
+#[tokio::test]
+async fn malformed_packets_close_only_their_connection_with_parse_error() {
+    let mut server = Server::start(|builder| builder).await;
+    let (mut bystander, _) = Peer::join(server.addr).await;
+    let attachments_over_limit = format!(r#"4511-["x",{}]"#, r#"{"_placeholder":true,"num":0}"#);
+    for bad in [
+        "42{}",
+        r#"42abc["x"]"#,
+        r#"42["connect"]"#,
+        "42[]",
+        r#"42/other,["x"]"#,
+        r#"43/other,1[]"#,
+        attachments_over_limit.as_str(),
+        "9",
+        "",
+    ] {
+        let (mut peer, id) = Peer::join(server.addr).await;
+        peer.send(bad).await;
+        assert_eq!(
+            server.disconnected(&id).await,
+            DisconnectReason::ParseError,
+            "{bad:?}"
+        );
+        peer.closed().await;
+        echo_still_works(&mut bystander).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unexpected_binary_message_is_a_parse_error() {
+    let mut server = Server::start(|builder| builder).await;
+    let (mut peer, id) = Peer::join(server.addr).await;
+    peer.send_binary(&[1, 2, 3]).await;
+    assert_eq!(server.disconnected(&id).await, DisconnectReason::ParseError);
+    peer.closed().await;
+}
+
+#[tokio::test]
+async fn binary_events_are_reassembled() {
+    let server = Server::start(|builder| builder).await;
+    let (mut peer, _) = Peer::join(server.addr).await;
+    peer.send(r#"451-["echo-args",{"_placeholder":true,"num":0}]"#)
+        .await;
+    peer.send_binary(&[7, 8]).await;
+    assert_eq!(
+        peer.recv().await,
+        r#"451-["echo-args",{"_placeholder":true,"num":0}]"#
+    );
+    match tokio::time::timeout(WAIT, peer.ws.next()).await {
+        Ok(Some(Ok(Ws::Binary(data)))) => assert_eq!(&data[..], [7, 8]),
+        other => panic!("expected the attachment, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unknown_namespace_gets_invalid_namespace() {
+    let server = Server::start(|builder| builder).await;
+    let mut peer = Peer::open(server.addr).await;
+    peer.send("40/nope,").await;
+    assert_eq!(
+        peer.recv().await,
+        r#"44/nope,{"message":"Invalid namespace"}"#
+    );
+    // The connection is still usable for a namespace that exists.
+    peer.send("40").await;
+    assert!(peer.recv().await.starts_with("40{\"sid\":"));
+}
+
+#[tokio::test]
+async fn connect_timeout_closes_a_connection_that_joins_nothing() {
+    let server = Server::start(|builder| builder.connect_timeout(Duration::from_millis(200))).await;
+    let mut idle = Peer::open(server.addr).await;
+    let (mut joined, _) = Peer::join(server.addr).await;
+    idle.closed().await;
+    echo_still_works(&mut joined).await;
+}
+
+#[tokio::test]
+async fn close_disconnects_everyone_with_server_shutting_down() {
+    let mut server = Server::start(|builder| builder).await;
+    let (mut a, a_id) = Peer::join(server.addr).await;
+    let (mut b, b_id) = Peer::join(server.addr).await;
+    server.io.close();
+    assert_eq!(
+        server.disconnected(&a_id).await,
+        DisconnectReason::ServerShuttingDown
+    );
+    assert_eq!(
+        server.disconnected(&b_id).await,
+        DisconnectReason::ServerShuttingDown
+    );
+    a.closed().await;
+    b.closed().await;
+}
+
+#[tokio::test]
+async fn client_namespace_disconnect_and_server_disconnect() {
+    let mut server = Server::start(|builder| builder).await;
+    let (mut peer, id) = Peer::join(server.addr).await;
+    peer.send("41").await;
+    assert_eq!(
+        server.disconnected(&id).await,
+        DisconnectReason::ClientNamespaceDisconnect
+    );
+
+    peer.send("40").await;
+    let reply = peer.recv().await;
+    let id: String = serde_json::from_str::<Json>(&reply[2..]).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let socket = server
+        .io
+        .sockets("/")
+        .into_iter()
+        .find(|s| s.id() == id)
+        .unwrap();
+    socket.disconnect().unwrap();
+    assert_eq!(peer.recv().await, "41");
+    assert_eq!(
+        server.disconnected(&id).await,
+        DisconnectReason::ServerNamespaceDisconnect
+    );
+    assert!(!socket.connected());
+    assert!(socket.emit("late", &()).is_err());
+}
+
+#[tokio::test]
+async fn acks_from_the_client_resolve_and_time_out_without_leaking() {
+    let server = Server::start(|builder| builder.ack_timeout(Duration::from_millis(300))).await;
+    let (mut peer, id) = Peer::join(server.addr).await;
+    let socket = server
+        .io
+        .sockets("/")
+        .into_iter()
+        .find(|s| s.id() == id)
+        .unwrap();
+
+    let answered = tokio::spawn({
+        let socket = socket.clone();
+        async move {
+            socket
+                .emit_with_ack::<_, (String, u32)>("question", &"why")
+                .await
+        }
+    });
+    assert_eq!(peer.recv().await, r#"420["question","why"]"#);
+    peer.send(r#"430["because",42]"#).await;
+    let (text, n) = answered.await.unwrap().unwrap();
+    assert_eq!((text.as_str(), n), ("because", 42));
+
+    let silent = socket.emit_with_ack::<_, Json>("question", &"again");
+    assert_eq!(peer.recv().await, r#"421["question","again"]"#);
+    assert!(matches!(silent.await, Err(AckError::Timeout)));
+    assert_eq!(socket.pending_acks(), 0);
+    // A late answer is ignored.
+    peer.send(r#"431["late"]"#).await;
+    echo_still_works(&mut peer).await;
+}
+
+#[tokio::test]
+async fn acks_fail_when_the_socket_disconnects() {
+    let server = Server::start(|builder| builder).await;
+    let (mut peer, id) = Peer::join(server.addr).await;
+    let socket = server
+        .io
+        .sockets("/")
+        .into_iter()
+        .find(|s| s.id() == id)
+        .unwrap();
+    let waiting = socket.emit_with_ack::<_, Json>("question", &());
+    assert_eq!(peer.recv().await, r#"420["question"]"#);
+    peer.send("41").await;
+    assert!(matches!(waiting.await, Err(AckError::Disconnected)));
+    assert_eq!(socket.pending_acks(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_extraction_is_reported_and_the_session_carries_on() {
+    let (errors_tx, mut errors) = mpsc::unbounded_channel();
+    let server = Server::with(
+        move |builder| {
+            builder.on_error(
+                move |_socket: &Socket, event: &str, rejection: &Rejection| {
+                    let _ = errors_tx.send((event.to_owned(), rejection.to_string()));
+                },
+            )
+        },
+        |ns| {
+            ns.on("number", |socket: Socket, Data(n): Data<u32>| async move {
+                socket.emit("number", &n).unwrap();
+            })
+        },
+    )
+    .await;
+    let (mut peer, _) = Peer::join(server.addr).await;
+    peer.send(r#"42["number","not a number"]"#).await;
+    let (event, rejection) = tokio::time::timeout(WAIT, errors.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event, "number");
+    assert!(rejection.contains("do not fit"), "{rejection}");
+    peer.send(r#"42["number",7]"#).await;
+    assert_eq!(peer.recv().await, r#"42["number",7]"#);
+}
+
+#[tokio::test]
+async fn catch_all_listeners_see_incoming_and_outgoing_events_in_order() {
+    let (seen_tx, mut seen) = mpsc::unbounded_channel::<String>();
+    let incoming = seen_tx.clone();
+    let outgoing = seen_tx;
+    let server = Server::with(
+        |builder| builder,
+        move |ns| {
+            ns.on_any(move |Event(name): Event| {
+                let incoming = incoming.clone();
+                async move {
+                    let _ = incoming.send(format!("in {name}"));
+                }
+            })
+            .on_any_outgoing(
+                move |_socket: &Socket, event: &str, _args: &socketio_server::Args| {
+                    let _ = outgoing.send(format!("out {event}"));
+                },
+            )
+        },
+    )
+    .await;
+    let (mut peer, _) = Peer::join(server.addr).await;
+    for n in 0..5 {
+        peer.send(&format!(r#"42["echo",{n}]"#)).await;
+        assert_eq!(peer.recv().await, format!(r#"42["echo",{n}]"#));
+    }
+    let mut order = Vec::new();
+    while order.len() < 10 {
+        order.push(
+            tokio::time::timeout(WAIT, seen.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    assert_eq!(order.iter().filter(|line| *line == "in echo").count(), 5);
+    assert_eq!(order.iter().filter(|line| *line == "out echo").count(), 5);
+}
+
+#[tokio::test]
+async fn events_reach_handlers_in_arrival_order() {
+    let (order_tx, mut order) = mpsc::unbounded_channel();
+    let order_tx = Arc::new(order_tx);
+    let server = Server::with(
+        |builder| builder,
+        move |ns| {
+            ns.on("seq", move |Data(n): Data<u32>| {
+                // The send happens when the handler starts, before any await.
+                let _ = order_tx.send(n);
+                async {}
+            })
+        },
+    )
+    .await;
+    let (mut peer, _) = Peer::join(server.addr).await;
+    for n in 0..200 {
+        peer.send(&format!(r#"42["seq",{n}]"#)).await;
+    }
+    for n in 0..200 {
+        assert_eq!(
+            tokio::time::timeout(WAIT, order.recv()).await.unwrap(),
+            Some(n)
+        );
+    }
+}
