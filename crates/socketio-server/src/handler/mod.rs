@@ -24,6 +24,16 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 
 /// An async function that handles an event. Implemented for `async fn`s and closures
 /// returning futures, of up to 16 arguments that implement [`FromEvent`].
+///
+/// A function with an argument that is not an extractor is a compile error that says
+/// the function "is not an event handler" and lists the extractors it may take:
+///
+/// ```compile_fail
+/// use socketio_server::Namespace;
+///
+/// struct NotAnExtractor;
+/// let _ = Namespace::new().on("event", |_: NotAnExtractor| async {});
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an event handler",
     label = "not an event handler",
