@@ -2,8 +2,10 @@
 
 use bytes::Bytes;
 use bytestring::ByteString;
-use serde::Deserializer as _;
-use serde::de::{SeqAccess, Visitor};
+use std::fmt;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
@@ -250,7 +252,8 @@ struct Scan {
 }
 
 /// Validates the argument array of an EVENT or ACK without building it: each element is
-/// checked as JSON and skipped, only its position is kept.
+/// checked as JSON (numbers included: `1e999` is refused here, not when a handler reads
+/// it) and skipped; only its count and position are kept.
 fn scan_args(ty: PacketType, payload: &ByteString, is_event: bool) -> Result<Scan, DecodeError> {
     let mut de = serde_json::Deserializer::from_str(payload);
     let raw = de
@@ -258,25 +261,48 @@ fn scan_args(ty: PacketType, payload: &ByteString, is_event: bool) -> Result<Sca
         .map_err(|e| json_error(ty, e))?;
     de.end().map_err(DecodeError::Json)?;
 
-    let event = match raw.name {
-        Some(name) => Some(check_reserved(event_name(payload, name.get())?)?),
-        None if is_event => return Err(DecodeError::InvalidEventName),
-        None => None,
-    };
-    let elems = match (raw.first, raw.last) {
-        (Some(first), Some(last)) => {
-            let start = offset_in(payload, first.get()).ok_or(DecodeError::InvalidPayload(ty))?;
-            let end = offset_in(payload, last.get()).ok_or(DecodeError::InvalidPayload(ty))?
-                + last.get().len();
-            start..end
+    let text: &str = payload;
+    let (event, after) = match raw.name {
+        Some(name) => {
+            let start = offset_in(text, name.get()).ok_or(DecodeError::InvalidPayload(ty))?;
+            let event = check_reserved(event_name(payload, name.get())?)?;
+            (Some(event), start + name.get().len())
         }
-        _ => 0..0,
+        None if is_event => return Err(DecodeError::InvalidEventName),
+        // The opening bracket is the first thing after any leading whitespace.
+        None => (None, text.len() - trim_json_ws_start(text).len() + 1),
+    };
+    // The text is a valid array: after the name comes `,` (more elements) or `]`, and
+    // the array ends with the last `]`.
+    let rest = text.get(after..).unwrap_or_default();
+    let start = match trim_json_ws_start(rest).strip_prefix(',') {
+        Some(elements) => text.len() - elements.len(),
+        None => after,
+    };
+    let end = trim_json_ws_end(text).len().saturating_sub(1).max(start);
+    let elements = text.get(start..end).unwrap_or_default();
+    let trimmed = trim_json_ws_start(trim_json_ws_end(elements));
+    let elems = match offset_in(text, trimmed) {
+        Some(offset) if raw.len > 0 => offset..offset + trimmed.len(),
+        _ => end..end,
     };
     Ok(Scan {
         event,
         elems,
         len: raw.len,
     })
+}
+
+fn is_json_ws(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+fn trim_json_ws_start(s: &str) -> &str {
+    s.trim_start_matches(is_json_ws)
+}
+
+fn trim_json_ws_end(s: &str) -> &str {
+    s.trim_end_matches(is_json_ws)
 }
 
 /// The byte offset of `inner` in `outer`, if `inner` is a slice of `outer`.
@@ -303,11 +329,9 @@ fn event_name(payload: &ByteString, raw: &str) -> Result<ByteString, DecodeError
     }
 }
 
-/// Raw elements of an argument array.
+/// What a scan of an argument array saw.
 struct RawArgs<'a> {
     name: Option<&'a RawValue>,
-    first: Option<&'a RawValue>,
-    last: Option<&'a RawValue>,
     len: usize,
 }
 
@@ -318,7 +342,7 @@ struct ScanVisitor {
 impl<'de> Visitor<'de> for ScanVisitor {
     type Value = RawArgs<'de>;
 
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array")
     }
 
@@ -328,17 +352,66 @@ impl<'de> Visitor<'de> for ScanVisitor {
         } else {
             None
         };
-        let mut raw = RawArgs {
-            name,
-            first: None,
-            last: None,
-            len: 0,
-        };
-        while let Some(element) = seq.next_element::<&'de RawValue>()? {
-            raw.first.get_or_insert(element);
-            raw.last = Some(element);
-            raw.len += 1;
+        let mut len = 0;
+        while seq.next_element::<Checked>()?.is_some() {
+            len += 1;
         }
-        Ok(raw)
+        Ok(RawArgs { name, len })
+    }
+}
+
+/// A JSON value read in full (every number parsed, every string checked) and dropped.
+///
+/// Skipping with `IgnoredAny` or `RawValue` only checks the syntax, so a number such as
+/// `1e999` would pass the decoder and fail later, in a handler.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
     }
 }

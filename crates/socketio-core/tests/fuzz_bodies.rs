@@ -55,6 +55,9 @@ fn seeds() {
         b"51-[\"hello\",{\"_placeholder\":true,\"num\":0}]\x1eb\x01\x02",
         br#"3/admin,456[]"#,
         br#"4{"message":"Not authorized"}"#,
+        // Crashes found by libFuzzer, fixed since.
+        b"34[1e21514]\x1eh",
+        b"39992[34e999556]",
     ] {
         bodies::json_messages(seed);
         bodies::json_to_msgpack(seed);
