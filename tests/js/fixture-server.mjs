@@ -39,20 +39,20 @@ if (port === undefined) usage();
 const httpServer = createServer();
 const io = new Server(httpServer, { cors: { origin: "*" }, ...options });
 
+/** Calls `then(ack)` with the ack callback that ends `args` (taken off them); an event sent
+ * without an ack id is ignored, where calling the missing ack would crash the process. */
+const withAck = (args, then) => {
+  if (typeof args.at(-1) === "function") then(args.pop());
+};
+
 const root = io.of("/");
 root.on("connection", (socket) => {
   socket.emit("auth", socket.handshake.auth);
 
   socket.on("message", (...args) => socket.emit("message-back", ...args));
-  socket.on("message-with-ack", (...args) => {
-    const ack = args.pop();
-    ack(...args);
-  });
+  socket.on("message-with-ack", (...args) => withAck(args, (ack) => ack(...args)));
   socket.on("echo", (...args) => socket.emit("echo", ...args));
-  socket.on("ack", (...args) => {
-    const ack = args.pop();
-    ack(...args);
-  });
+  socket.on("ack", (...args) => withAck(args, (ack) => ack(...args)));
   socket.on("broadcast", (...args) => root.emit("broadcast", ...args));
   socket.on("server-ack", (...args) => {
     socket.timeout(2000).emit("ask", ...args, (err, ...response) => {
@@ -60,7 +60,9 @@ root.on("connection", (socket) => {
       else socket.emit("server-ack-result", ...response);
     });
   });
-  socket.on("handshake", (ack) => ack({ auth: socket.handshake.auth, query: socket.handshake.query }));
+  socket.on("handshake", (...args) =>
+    withAck(args, (ack) => ack({ auth: socket.handshake.auth, query: socket.handshake.query })),
+  );
   socket.on("disconnect-me", () => socket.disconnect());
   socket.on("close-transport", () => socket.conn.close());
 

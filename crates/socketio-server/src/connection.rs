@@ -3,7 +3,7 @@
 //! futures on the connection's own task.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -17,9 +17,11 @@ use socketio_core::{Args, Decoder, Packet, PacketKind, Value};
 use tokio::{sync::mpsc, time::Sleep};
 
 use crate::{
-    ConnectError, DisconnectReason, Handshake, Socket, SocketIo,
+    ConnectError, DisconnectReason, Handshake, Room, Socket, SocketIo,
+    adapter::{MissedPacket, Restored, Session},
     engine::{EngineConnection, EngineSocket},
     handler::{BoxFuture, ConnectContext, DisconnectContext, EventContext, Rejection},
+    namespace::NamespaceInner,
     parser::to_socketio,
     socket::{ConnEvent, ConnShared},
 };
@@ -29,14 +31,20 @@ enum Done {
     Nothing,
     /// The middlewares let the socket in, or refused it.
     Admission(Socket, Result<(), ConnectError>),
+    /// The adapter looked for the session a reconnecting client wants back.
+    Recovery {
+        ns: Arc<NamespaceInner>,
+        auth: Option<Value>,
+        restored: Option<Restored>,
+    },
 }
 
 pub(crate) struct Connection {
     shared: Arc<ConnShared>,
     decoder: Box<dyn Decoder>,
     sockets: HashMap<ByteString, Socket>,
-    /// Namespaces whose middlewares are running.
-    admitting: HashMap<ByteString, Socket>,
+    /// Namespaces whose admission (recovery lookup, middlewares) is under way.
+    admitting: HashSet<ByteString>,
     work: FuturesUnordered<BoxFuture<Done>>,
     events: mpsc::UnboundedReceiver<ConnEvent>,
     connect_timeout: Option<Pin<Box<Sleep>>>,
@@ -56,7 +64,7 @@ impl Connection {
             }),
             decoder,
             sockets: HashMap::new(),
-            admitting: HashMap::new(),
+            admitting: HashSet::new(),
             work: FuturesUnordered::new(),
             events,
             connect_timeout: Some(Box::pin(tokio::time::sleep(timeout))),
@@ -93,7 +101,7 @@ impl Connection {
     }
 
     fn connect(&mut self, nsp: ByteString, auth: Option<Value>) {
-        if self.sockets.contains_key(&nsp) || self.admitting.contains_key(&nsp) {
+        if self.sockets.contains_key(&nsp) || self.admitting.contains(&nsp) {
             tracing::debug!(%nsp, "duplicate namespace CONNECT ignored");
             return;
         }
@@ -101,14 +109,44 @@ impl Connection {
             self.refuse(&nsp, &ConnectError::new("Invalid namespace"));
             return;
         };
+        self.admitting.insert(nsp);
+        let wanted =
+            recovery_request(auth.as_ref()).filter(|_| self.io().inner.config.recovery.is_some());
+        match wanted {
+            Some((pid, offset)) => {
+                let lookup = self.io().inner.adapter.restore_session(&pid, &offset);
+                self.work.push(Box::pin(async move {
+                    let restored = lookup.await.unwrap_or_else(|err| {
+                        tracing::warn!(%err, "session not restored");
+                        None
+                    });
+                    Done::Recovery { ns, auth, restored }
+                }));
+            }
+            None => self.admit_or_check(ns, auth, None),
+        }
+    }
+
+    /// Makes the socket (the recovered one when there is a session) and lets it in,
+    /// after the middlewares for a new one.
+    fn admit_or_check(
+        &mut self,
+        ns: Arc<NamespaceInner>,
+        auth: Option<Value>,
+        restored: Option<Restored>,
+    ) {
         let handshake = Handshake::new(auth, self.shared.engine.clone());
-        let socket = Socket::new(ns, Arc::clone(&self.shared), handshake);
+        let session = restored.as_ref().map(|restored| &restored.session);
+        let socket = Socket::new(ns, Arc::clone(&self.shared), handshake, session);
         let middlewares = socket.namespace().handlers.middlewares.clone();
-        if middlewares.is_empty() {
-            self.admit(socket);
+        if let Some(restored) = restored {
+            self.admit(socket, &restored.session.rooms, restored.missed);
             return;
         }
-        self.admitting.insert(nsp, socket.clone());
+        if middlewares.is_empty() {
+            self.admit(socket, &[], Vec::new());
+            return;
+        }
         self.work.push(Box::pin(async move {
             let ctx = ConnectContext {
                 socket: socket.clone(),
@@ -126,11 +164,16 @@ impl Connection {
         }));
     }
 
-    /// The socket is in: the client is told its id, then the connect handler runs.
-    fn admit(&mut self, socket: Socket) {
+    /// The socket is in: the client is told its id (and its private id when recovery is
+    /// on), gets what it missed, then the connect handler runs.
+    fn admit(&mut self, socket: Socket, rooms: &[Room], missed: Vec<MissedPacket>) {
         let nsp: ByteString = socket.namespace().name.clone();
+        self.admitting.remove(&nsp);
         let mut reply = std::collections::BTreeMap::new();
         reply.insert("sid".to_owned(), Value::from(socket.id()));
+        if let Some(pid) = socket.pid() {
+            reply.insert("pid".to_owned(), Value::from(&**pid));
+        }
         let packet = Packet::connect(nsp.clone(), Some(Value::Object(reply)));
         match self.io().inner.parser.encode(&packet) {
             Ok(encoded) => {
@@ -144,9 +187,14 @@ impl Connection {
                 return;
             }
         }
-        socket.mark_connected();
+        socket.mark_connected(rooms);
         self.sockets.insert(nsp, socket.clone());
         self.connect_timeout = None;
+        for packet in missed {
+            if let Err(err) = socket.send_packet(&packet.event, packet.args) {
+                tracing::debug!(%err, "missed packet not replayed");
+            }
+        }
         if let Some(handler) = socket.namespace().handlers.connect.clone() {
             let ctx = ConnectContext {
                 socket: socket.clone(),
@@ -192,15 +240,37 @@ impl Connection {
     }
 
     fn disconnected(&mut self, socket: &Socket, reason: DisconnectReason) {
-        if !socket.mark_disconnected() {
+        if !socket.connected() {
             return;
         }
         tracing::debug!(socket = %socket.id(), ns = %socket.ns(), %reason, "disconnect");
-        if let Some(handler) = socket.namespace().handlers.disconnect.clone() {
-            let ctx = DisconnectContext {
-                socket: socket.clone(),
-                reason,
-            };
+        let handlers = Arc::clone(&socket.namespace().handlers);
+        let ctx = DisconnectContext {
+            socket: socket.clone(),
+            reason,
+            rooms: socket.rooms(),
+        };
+        if let Some(handler) = &handlers.disconnecting {
+            match handler(&ctx, &()) {
+                Ok(future) => self.spawn(future),
+                Err(rejection) => self.report(socket, "disconnecting", &rejection),
+            }
+        }
+        if !socket.mark_disconnected() {
+            return;
+        }
+        if let (Some(pid), true) = (socket.pid(), reason.is_recoverable()) {
+            if self.io().inner.config.recovery.is_some() {
+                self.io().inner.adapter.persist_session(Session {
+                    sid: ByteString::from(socket.id()),
+                    pid: pid.clone(),
+                    ns: socket.namespace().name.clone(),
+                    rooms: ctx.rooms.clone(),
+                    data: socket.data(),
+                });
+            }
+        }
+        if let Some(handler) = &handlers.disconnect {
             match handler(&ctx, &()) {
                 Ok(future) => self.spawn(future),
                 Err(rejection) => self.report(socket, "disconnect", &rejection),
@@ -238,18 +308,39 @@ impl Connection {
     }
 
     fn finish(&mut self, done: Done) {
-        let Done::Admission(socket, verdict) = done else {
-            return;
-        };
-        let nsp = socket.namespace().name.clone();
-        if self.admitting.remove(&nsp).is_none() || self.closed {
+        if self.closed {
             return;
         }
-        match verdict {
-            Ok(()) => self.admit(socket),
-            Err(error) => self.refuse(&nsp, &error),
+        match done {
+            Done::Nothing => {}
+            Done::Recovery { ns, auth, restored } => {
+                if self.admitting.contains(&ns.name) {
+                    self.admit_or_check(ns, auth, restored);
+                }
+            }
+            Done::Admission(socket, verdict) => {
+                let nsp = socket.namespace().name.clone();
+                if !self.admitting.contains(&nsp) {
+                    return;
+                }
+                match verdict {
+                    Ok(()) => self.admit(socket, &[], Vec::new()),
+                    Err(error) => {
+                        self.admitting.remove(&nsp);
+                        self.refuse(&nsp, &error);
+                    }
+                }
+            }
         }
     }
+}
+
+/// The private id and offset a reconnecting client sends in its CONNECT auth.
+fn recovery_request(auth: Option<&Value>) -> Option<(String, String)> {
+    let auth = auth?.as_object()?;
+    let pid = auth.get("pid")?.as_str()?;
+    let offset = auth.get("offset")?.as_str()?;
+    Some((pid.to_owned(), offset.to_owned()))
 }
 
 impl EngineConnection for Connection {

@@ -3,7 +3,10 @@
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Arc, OnceLock, RwLock},
+    sync::{
+        Arc, OnceLock, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -13,18 +16,27 @@ use serde::Serialize;
 use tower_layer::Layer;
 
 use crate::{
-    EmitError, Namespace, ParserKind, Rejection, Socket,
+    Adapter, EmitError, IntoRooms, LocalAdapter, Namespace, ParserKind, Rejection, Room, Socket,
+    adapter::{BroadcastOptions, SocketInfo},
     connection::Connection,
     engine::{
         ConfigError, EngineConnection, EngineIo, EngineIoBuilder, EngineIoLayer, EngineIoService,
     },
     namespace::{Matcher, NamespaceHandle, NamespaceInner},
+    operator::{BroadcastOperator, Delivery},
     parser::AnyParser,
 };
 
 type ErrorHook = Arc<dyn Fn(&Socket, &str, &Rejection) + Send + Sync>;
 
+/// Connection state recovery settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recovery {
+    pub(crate) max_disconnection_duration: Duration,
+}
+
 pub(crate) struct IoConfig {
+    pub(crate) recovery: Option<Recovery>,
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
     pub(crate) max_pending_acks: usize,
@@ -35,6 +47,8 @@ pub(crate) struct IoConfig {
 pub(crate) struct IoInner {
     pub(crate) config: IoConfig,
     pub(crate) parser: AnyParser,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    volatile_drops: AtomicU64,
     namespaces: RwLock<HashMap<ByteString, Arc<NamespaceInner>>>,
     dynamic: RwLock<Vec<(Matcher, Arc<Namespace>)>>,
     engine: OnceLock<EngineIo>,
@@ -69,6 +83,12 @@ impl fmt::Debug for SocketIo {
         f.debug_struct("SocketIo")
             .field("namespaces", &names)
             .finish_non_exhaustive()
+    }
+}
+
+impl IoInner {
+    pub(crate) fn count_volatile_drop(&self) {
+        self.volatile_drops.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -120,21 +140,144 @@ impl SocketIo {
         })
     }
 
+    /// Every socket of the main namespace `/`.
+    pub fn all(&self) -> BroadcastOperator {
+        self.main().all()
+    }
+
+    /// The sockets of `/` in these rooms.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.main().to(rooms)
+    }
+
+    /// The same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Every socket of `/` but those in these rooms.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.main().except(rooms)
+    }
+
+    /// Every socket of `/` on this server process.
+    pub fn local(&self) -> BroadcastOperator {
+        self.main().local()
+    }
+
+    /// Every socket of `/`, with emits that may be dropped for sockets that are not
+    /// ready.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.main().volatile()
+    }
+
+    /// Every socket of `/`, with an acknowledgement timeout of its own.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.main().timeout(timeout)
+    }
+
     /// Emits an event to every socket of the main namespace `/`; see
     /// [`NamespaceHandle::emit`].
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<usize, EmitError> {
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<Delivery, EmitError> {
+        self.main().emit(event, args)
+    }
+
+    /// How many volatile packets were dropped because their socket was not ready.
+    pub fn volatile_drops(&self) -> u64 {
+        self.inner.volatile_drops.load(Ordering::Relaxed)
+    }
+
+    /// Delivers a broadcast to this node's sockets only: what a remote adapter calls
+    /// when another node publishes one.
+    pub fn deliver_local(
+        &self,
+        ns: &str,
+        event: &str,
+        args: socketio_core::Args,
+        opts: &BroadcastOptions,
+    ) -> Result<Delivery, EmitError> {
+        let Some(ns) = self.of(ns) else {
+            return Ok(Delivery::default());
+        };
+        let operator = BroadcastOperator {
+            opts: BroadcastOptions {
+                local: true,
+                ..opts.clone()
+            },
+            ..ns.all()
+        };
+        operator.deliver(event, args)
+    }
+
+    /// Describes this node's sockets that `opts` selects: what a remote adapter answers
+    /// to another node's fetch.
+    pub fn local_sockets_info(&self, ns: &str, opts: &BroadcastOptions) -> Vec<SocketInfo> {
+        self.local_selection(ns, opts)
+            .iter()
+            .map(Socket::info)
+            .collect()
+    }
+
+    /// Makes this node's sockets that `opts` selects join rooms.
+    pub fn local_join(&self, ns: &str, opts: &BroadcastOptions, rooms: &[Room]) {
+        for socket in self.local_selection(ns, opts) {
+            socket.join(rooms.to_vec());
+        }
+    }
+
+    /// Makes this node's sockets that `opts` selects leave rooms.
+    pub fn local_leave(&self, ns: &str, opts: &BroadcastOptions, rooms: &[Room]) {
+        for socket in self.local_selection(ns, opts) {
+            socket.leave(rooms.to_vec());
+        }
+    }
+
+    /// Disconnects this node's sockets that `opts` selects; with `close`, their whole
+    /// connections.
+    pub fn local_disconnect(&self, ns: &str, opts: &BroadcastOptions, close: bool) {
+        for socket in self.local_selection(ns, opts) {
+            if close {
+                socket.close_connection();
+            } else {
+                let _ = socket.disconnect();
+            }
+        }
+    }
+
+    fn local_selection(&self, ns: &str, opts: &BroadcastOptions) -> Vec<Socket> {
+        self.of(ns)
+            .map(|ns| {
+                BroadcastOperator {
+                    opts: opts.clone(),
+                    ..ns.all()
+                }
+                .sockets()
+            })
+            .unwrap_or_default()
+    }
+
+    fn main(&self) -> NamespaceHandle {
         match self.of("/") {
-            Some(ns) => ns.emit(event, args),
-            None => Ok(0),
+            Some(ns) => ns,
+            // "/" is mounted when the server is built and never removed.
+            None => NamespaceHandle {
+                inner: Arc::new(NamespaceInner::new(
+                    ByteString::from_static("/"),
+                    Arc::new(Namespace::new()),
+                    Vec::new(),
+                )),
+                io: Arc::clone(&self.inner),
+            },
         }
     }
 
     /// [`emit`](Self::emit) with arguments as they are.
-    pub fn emit_args(&self, event: &str, args: socketio_core::Args) -> Result<usize, EmitError> {
-        match self.of("/") {
-            Some(ns) => ns.emit_args(event, args),
-            None => Ok(0),
-        }
+    pub fn emit_args(&self, event: &str, args: socketio_core::Args) -> Result<Delivery, EmitError> {
+        self.main().emit_args(event, args)
     }
 
     /// The sockets of a namespace.
@@ -210,6 +353,8 @@ pub struct SocketIoBuilder {
     max_attachments: usize,
     parser: ParserKind,
     on_error: Option<ErrorHook>,
+    recovery: Option<Recovery>,
+    adapter: Option<Arc<dyn Adapter>>,
 }
 
 impl fmt::Debug for SocketIoBuilder {
@@ -234,6 +379,8 @@ impl Default for SocketIoBuilder {
             max_attachments: 10,
             parser: ParserKind::Json,
             on_error: None,
+            recovery: None,
+            adapter: None,
         }
     }
 }
@@ -334,6 +481,24 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Turns on connection state recovery: a client that reconnects within
+    /// `max_disconnection_duration` gets its socket id, rooms and data back, and the
+    /// packets broadcast to its rooms meanwhile (see [`Socket::recovered`]). Off by
+    /// default, as in the reference server. Middlewares do not run again for a
+    /// recovered socket.
+    pub fn connection_state_recovery(mut self, max_disconnection_duration: Duration) -> Self {
+        self.recovery = Some(Recovery {
+            max_disconnection_duration,
+        });
+        self
+    }
+
+    /// The adapter; default a [`LocalAdapter`] (one process).
+    pub fn adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapter = Some(Arc::new(adapter));
+        self
+    }
+
     /// Checks the settings and builds the layer and its handle. The namespace `/`
     /// exists from the start, with no handler until [`SocketIo::ns`] mounts some.
     pub fn build(self) -> Result<(SocketIoLayer, SocketIo), ConfigError> {
@@ -347,9 +512,18 @@ impl SocketIoBuilder {
                 return Err(ConfigError::Zero(name));
             }
         }
+        let adapter = self.adapter.unwrap_or_else(|| {
+            let window = self.recovery.map_or(Duration::from_secs(120), |recovery| {
+                recovery.max_disconnection_duration
+            });
+            Arc::new(LocalAdapter::new(window))
+        });
         let io = SocketIo {
             inner: Arc::new(IoInner {
+                adapter,
+                volatile_drops: AtomicU64::new(0),
                 config: IoConfig {
+                    recovery: self.recovery,
                     connect_timeout: self.connect_timeout,
                     ack_timeout: self.ack_timeout,
                     max_pending_acks: self.max_pending_acks,

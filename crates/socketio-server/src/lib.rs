@@ -27,6 +27,7 @@
 //!
 //! [`engine`] serves Engine.IO alone, for raw messages without Socket.IO.
 
+pub mod adapter;
 mod connect_error;
 mod connection;
 pub mod engine;
@@ -35,20 +36,23 @@ mod handler;
 mod handshake;
 mod io;
 mod namespace;
+mod operator;
 mod parser;
 mod reason;
 mod socket;
 
+pub use adapter::{Adapter, LocalAdapter, Room};
 pub use connect_error::ConnectError;
 pub use error::{AckError, EmitError};
 pub use handler::{
     AckSender, Auth, Bin, ConnectContext, ConnectHandler, ConnectMiddleware, Data,
     DisconnectContext, DisconnectHandler, Event, EventContext, EventHandler, Extension,
-    FromConnect, FromDisconnect, FromEvent, FromRef, NsParams, Rejection, State, TryData,
+    FromConnect, FromDisconnect, FromEvent, FromRef, NsParams, Rejection, Rooms, State, TryData,
 };
 pub use handshake::Handshake;
 pub use io::{SocketIo, SocketIoBuilder, SocketIoLayer};
 pub use namespace::{Namespace, NamespaceHandle};
+pub use operator::{Ack, AckStream, BroadcastOperator, Delivery, IntoRooms};
 pub use parser::ParserKind;
 pub use reason::DisconnectReason;
 pub use socket::Socket;

@@ -4,7 +4,10 @@
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use bytestring::ByteString;
@@ -13,12 +16,13 @@ use serde::Serialize;
 use socketio_core::Args;
 
 use crate::{
-    ConnectError, EmitError, Socket,
+    ConnectError, EmitError, IntoRooms, Socket,
     handler::{
         BoxFuture, ConnectContext, ConnectHandler, ConnectMiddleware, DisconnectContext,
         DisconnectHandler, EventContext, EventHandler, Rejection,
     },
     io::IoInner,
+    operator::{BroadcastOperator, Delivery},
 };
 
 type Erased<C, S, O> = Arc<dyn Fn(&C, &S) -> Result<BoxFuture<O>, Rejection> + Send + Sync>;
@@ -67,6 +71,7 @@ pub struct Namespace<S = ()> {
     pub(crate) outgoing: Option<Outgoing>,
     pub(crate) connect: Option<Erased<ConnectContext, S, ()>>,
     pub(crate) disconnect: Option<Erased<DisconnectContext, S, ()>>,
+    pub(crate) disconnecting: Option<Erased<DisconnectContext, S, ()>>,
     pub(crate) middlewares: Vec<Erased<ConnectContext, S, Result<(), ConnectError>>>,
 }
 
@@ -87,6 +92,7 @@ impl<S> Default for Namespace<S> {
             outgoing: None,
             connect: None,
             disconnect: None,
+            disconnecting: None,
             middlewares: Vec::new(),
         }
     }
@@ -163,6 +169,19 @@ impl<S: Send + Sync + 'static> Namespace<S> {
         self
     }
 
+    /// Runs when a socket is about to leave the namespace, while it is still in its
+    /// rooms: the [`Rooms`](crate::Rooms) extractor gives them.
+    #[must_use]
+    pub fn on_disconnecting<H, T>(mut self, handler: H) -> Self
+    where
+        H: DisconnectHandler<T, S>,
+    {
+        self.disconnecting = Some(Arc::new(move |ctx: &DisconnectContext, state: &S| {
+            handler.call(ctx, state)
+        }));
+        self
+    }
+
     /// Adds a middleware that decides whether a socket may join; middlewares run in the
     /// order they were added, and the first error refuses the socket.
     #[must_use]
@@ -190,6 +209,7 @@ impl<S: Send + Sync + 'static> Namespace<S> {
             outgoing: self.outgoing,
             connect: self.connect.map(|handler| bind(handler, &state)),
             disconnect: self.disconnect.map(|handler| bind(handler, &state)),
+            disconnecting: self.disconnecting.map(|handler| bind(handler, &state)),
             middlewares: self
                 .middlewares
                 .into_iter()
@@ -269,6 +289,9 @@ pub(crate) struct NamespaceInner {
     pub(crate) handlers: Arc<Namespace>,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) sockets: RwLock<HashMap<Sid, Socket>>,
+    /// Acknowledgement ids, shared by the namespace's sockets so that a broadcast
+    /// carries one id for all its receivers.
+    next_ack: AtomicU64,
 }
 
 impl NamespaceInner {
@@ -282,7 +305,16 @@ impl NamespaceInner {
             handlers,
             params,
             sockets: RwLock::new(HashMap::new()),
+            next_ack: AtomicU64::new(0),
         }
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.next_ack.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn socket(&self, sid: &Sid) -> Option<Socket> {
+        self.sockets.read().ok()?.get(sid).cloned()
     }
 
     pub(crate) fn add(&self, socket: Socket) {
@@ -331,32 +363,53 @@ impl NamespaceHandle {
         self.inner.sockets()
     }
 
+    /// Every socket of the namespace.
+    pub fn all(&self) -> BroadcastOperator {
+        BroadcastOperator::new(Arc::clone(&self.inner), Arc::clone(&self.io))
+    }
+
+    /// The sockets in these rooms.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.all().to(rooms)
+    }
+
+    /// The same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Every socket but those in these rooms.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.all().except(rooms)
+    }
+
+    /// Every socket on this server process.
+    pub fn local(&self) -> BroadcastOperator {
+        self.all().local()
+    }
+
+    /// Every socket, with emits that may be dropped for sockets that are not ready.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.all().volatile()
+    }
+
+    /// Every socket, with an acknowledgement timeout of its own.
+    pub fn timeout(&self, timeout: std::time::Duration) -> BroadcastOperator {
+        self.all().timeout(timeout)
+    }
+
     /// Emits an event to every socket of the namespace. The packet is encoded once and
-    /// its bytes are shared by every receiver. Returns the number of sockets it was
-    /// queued for; a socket whose queue is full misses it (and is logged).
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<usize, EmitError> {
-        let encoded = self
-            .io
-            .parser
-            .encode_event(&self.inner.name, event, None, args)?;
-        Ok(self.send_encoded(&encoded))
+    /// its bytes are shared by every receiver.
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<Delivery, EmitError> {
+        self.all().emit(event, args)
     }
 
     /// Emits an event with arguments as they are to every socket of the namespace.
-    pub fn emit_args(&self, event: &str, args: Args) -> Result<usize, EmitError> {
-        let packet = socketio_core::Packet::event(self.inner.name.clone(), event, args, None);
-        let encoded = self.io.parser.encode(&packet)?;
-        Ok(self.send_encoded(&encoded))
-    }
-
-    fn send_encoded(&self, encoded: &crate::parser::Encoded) -> usize {
-        let mut delivered = 0;
-        for socket in self.inner.sockets() {
-            match socket.send_encoded(encoded) {
-                Ok(()) => delivered += 1,
-                Err(err) => tracing::debug!(socket = %socket.id(), %err, "broadcast not queued"),
-            }
-        }
-        delivered
+    pub fn emit_args(&self, event: &str, args: Args) -> Result<Delivery, EmitError> {
+        self.all().emit_args(event, args)
     }
 }

@@ -43,6 +43,21 @@ impl DisconnectReason {
     }
 }
 
+impl DisconnectReason {
+    /// Whether a socket that left for this reason may be recovered: the connection was
+    /// lost, not closed on purpose.
+    pub fn is_recoverable(&self) -> bool {
+        matches!(
+            self,
+            Self::TransportClose
+                | Self::TransportError
+                | Self::PingTimeout
+                | Self::ForcedClose
+                | Self::ServerShuttingDown
+        )
+    }
+}
+
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

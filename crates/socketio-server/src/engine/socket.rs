@@ -179,6 +179,12 @@ impl EngineSocket {
         self.close_with(CloseReason::ForcedClose);
     }
 
+    /// How many messages wait in the outgoing queue.
+    pub fn queued(&self) -> usize {
+        let messages = &self.shared.messages;
+        messages.max_capacity() - messages.capacity()
+    }
+
     /// Whether the session is closed.
     pub fn is_closed(&self) -> bool {
         self.shared.messages.is_closed()

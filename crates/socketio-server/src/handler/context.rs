@@ -54,6 +54,7 @@ impl ConnectContext {
 pub struct DisconnectContext {
     pub(crate) socket: Socket,
     pub(crate) reason: DisconnectReason,
+    pub(crate) rooms: Vec<crate::Room>,
 }
 
 impl DisconnectContext {
@@ -65,5 +66,10 @@ impl DisconnectContext {
     /// Why it left.
     pub fn reason(&self) -> DisconnectReason {
         self.reason
+    }
+
+    /// The rooms it was in.
+    pub fn rooms(&self) -> &[crate::Room] {
+        &self.rooms
     }
 }

@@ -292,6 +292,29 @@ impl<S> FromEvent<S> for AckSender {
     }
 }
 
+/// The socket's rooms (its own id included): as they are for events and connect
+/// handlers, as they were for disconnecting and disconnect handlers.
+#[derive(Debug, Clone, Default)]
+pub struct Rooms(pub Vec<crate::Room>);
+
+impl<S> FromEvent<S> for Rooms {
+    fn from_event(ctx: &EventContext, _: &S) -> Result<Self, Rejection> {
+        Ok(Self(ctx.socket.rooms()))
+    }
+}
+
+impl<S> FromConnect<S> for Rooms {
+    fn from_connect(ctx: &ConnectContext, _: &S) -> Result<Self, Rejection> {
+        Ok(Self(ctx.socket.rooms()))
+    }
+}
+
+impl<S> FromDisconnect<S> for Rooms {
+    fn from_disconnect(ctx: &DisconnectContext, _: &S) -> Result<Self, Rejection> {
+        Ok(Self(ctx.rooms.clone()))
+    }
+}
+
 impl<S> FromDisconnect<S> for DisconnectReason {
     fn from_disconnect(ctx: &DisconnectContext, _: &S) -> Result<Self, Rejection> {
         Ok(ctx.reason)

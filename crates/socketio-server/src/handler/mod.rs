@@ -14,7 +14,7 @@ use std::{future::Future, pin::Pin};
 pub use context::{ConnectContext, DisconnectContext, EventContext};
 pub use extract::{
     AckSender, Auth, Bin, Data, Event, Extension, FromConnect, FromDisconnect, FromEvent, FromRef,
-    NsParams, Rejection, State, TryData,
+    NsParams, Rejection, Rooms, State, TryData,
 };
 
 use crate::ConnectError;

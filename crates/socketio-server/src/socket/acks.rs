@@ -8,26 +8,25 @@ use tokio::sync::oneshot;
 use super::Socket;
 use crate::EmitError;
 
-/// Ids count up from 0 for each socket, so they never collide.
+/// Ids come from the namespace's counter, so that a broadcast carries one id for all its
+/// receivers, and they never collide on a socket.
 #[derive(Debug, Default)]
 pub(super) struct Acks {
-    next: u64,
     pending: HashMap<u64, oneshot::Sender<Args>>,
 }
 
 impl Acks {
     pub(super) fn register(
         &mut self,
+        id: u64,
         max: usize,
-    ) -> Result<(u64, oneshot::Receiver<Args>), EmitError> {
+    ) -> Result<oneshot::Receiver<Args>, EmitError> {
         if self.pending.len() >= max {
             return Err(EmitError::TooManyPendingAcks);
         }
-        let id = self.next;
-        self.next += 1;
         let (waiter, answer) = oneshot::channel();
         self.pending.insert(id, waiter);
-        Ok((id, answer))
+        Ok(answer)
     }
 
     pub(super) fn take(&mut self, id: u64) -> Option<oneshot::Sender<Args>> {
@@ -49,12 +48,12 @@ impl Acks {
 
 /// Forgets a pending acknowledgement when its future ends or is dropped, answered or
 /// not, so that nothing waits forever in the table.
-pub(super) struct Forget<'a> {
-    pub(super) socket: &'a Socket,
+pub(super) struct Forget {
+    pub(super) socket: Socket,
     pub(super) id: u64,
 }
 
-impl Drop for Forget<'_> {
+impl Drop for Forget {
     fn drop(&mut self) {
         self.socket.lock_acks().forget(self.id);
     }

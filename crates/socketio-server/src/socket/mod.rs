@@ -1,12 +1,13 @@
 //! A client's socket in one namespace.
 
 mod acks;
+mod rooms;
 
 use std::{
     fmt,
     future::Future,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -15,12 +16,16 @@ use std::{
 use bytestring::ByteString;
 use engineio_core::{Sid, TransportKind};
 use serde::{Serialize, de::DeserializeOwned};
-use socketio_core::{Args, Packet};
+use socketio_core::{Args, Packet, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    AckError, EmitError, Handshake, NsParams, SocketIo, engine::EngineSocket,
-    namespace::NamespaceInner, parser::Encoded,
+    AckError, EmitError, Handshake, NsParams, SocketIo,
+    adapter::{Session, SocketInfo},
+    engine::EngineSocket,
+    namespace::NamespaceInner,
+    operator::BroadcastOperator,
+    parser::{AnyParser, Encoded},
 };
 use acks::Acks;
 
@@ -37,8 +42,8 @@ pub(crate) struct ConnShared {
     pub(crate) events: mpsc::UnboundedSender<ConnEvent>,
 }
 
-/// A client connected to a namespace: emit to it, wait for its acknowledgements,
-/// disconnect it. Cheap to clone; usable from any task.
+/// A client connected to a namespace: emit to it, wait for its acknowledgements, put it
+/// in rooms, broadcast from it, disconnect it. Cheap to clone; usable from any task.
 ///
 /// Its id is its own, not the connection's: the same client has one socket, with its
 /// own id, in each namespace it joins.
@@ -49,11 +54,15 @@ pub struct Socket {
 
 struct SocketInner {
     sid: Sid,
+    /// The private id a client sends back to recover this socket's state.
+    pid: Option<ByteString>,
+    recovered: bool,
     ns: Arc<NamespaceInner>,
     conn: Arc<ConnShared>,
     handshake: Handshake,
     acks: Mutex<Acks>,
     connected: AtomicBool,
+    data: Mutex<Value>,
     extensions: Mutex<http::Extensions>,
 }
 
@@ -68,19 +77,37 @@ impl fmt::Debug for Socket {
 }
 
 impl Socket {
+    /// A new socket, or the one a recovered session describes.
     pub(crate) fn new(
         ns: Arc<NamespaceInner>,
         conn: Arc<ConnShared>,
         handshake: Handshake,
+        restored: Option<&Session>,
     ) -> Self {
+        let recovery = conn.io.inner.config.recovery.is_some();
+        let (sid, pid, data) = match restored {
+            Some(session) => (
+                Sid::from(&*session.sid),
+                Some(session.pid.clone()),
+                session.data.clone(),
+            ),
+            None => (
+                Sid::from_random(rand::random()),
+                recovery.then(|| ByteString::from(Sid::from_random(rand::random()).as_str())),
+                Value::Null,
+            ),
+        };
         Self {
             inner: Arc::new(SocketInner {
-                sid: Sid::from_random(rand::random()),
+                sid,
+                pid,
+                recovered: restored.is_some(),
                 ns,
                 conn,
                 handshake,
                 acks: Mutex::new(Acks::default()),
                 connected: AtomicBool::new(false),
+                data: Mutex::new(data),
                 extensions: Mutex::new(http::Extensions::new()),
             }),
         }
@@ -93,6 +120,10 @@ impl Socket {
 
     pub(crate) fn sid(&self) -> &Sid {
         &self.inner.sid
+    }
+
+    pub(crate) fn pid(&self) -> Option<&ByteString> {
+        self.inner.pid.as_ref()
     }
 
     /// The namespace's name.
@@ -120,12 +151,40 @@ impl Socket {
         self.inner.connected.load(Ordering::Acquire)
     }
 
+    /// Whether this socket was recovered: the client reconnected within the recovery
+    /// window and got its id, rooms and data back, and the packets it missed.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered
+    }
+
+    /// The socket's data: anything that describes it to other nodes
+    /// ([`SocketInfo::data`]) and survives connection state recovery.
+    pub fn data(&self) -> Value {
+        self.inner
+            .data
+            .lock()
+            .map(|data| data.clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the socket's data.
+    pub fn set_data(&self, data: Value) {
+        if let Ok(mut current) = self.inner.data.lock() {
+            *current = data;
+        }
+    }
+
     /// Emits an event to the client. `args` is a tuple for several arguments, `()` for
     /// none, anything else for one; binary values (`bytes::Bytes`) go as attachments.
     /// Fails at once when the socket's queue is full or the socket is gone.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         self.check_connected()?;
         self.notify_outgoing(event, args);
+        if self.io().inner.config.recovery.is_some() {
+            // Through the socket's own room, so that the packet gets an offset and is
+            // kept for recovery.
+            return self.own_room().emit(event, args).map(|_| ());
+        }
         let encoded = self.parser().encode_event(self.ns(), event, None, args)?;
         self.send_encoded(&encoded)
     }
@@ -137,9 +196,10 @@ impl Socket {
         if let Some(listener) = &self.inner.ns.handlers.outgoing {
             listener(self, event, &args);
         }
-        let packet = Packet::event(self.inner.ns.name.clone(), event, args, None);
-        let encoded = self.parser().encode(&packet)?;
-        self.send_encoded(&encoded)
+        if self.io().inner.config.recovery.is_some() {
+            return self.own_room().emit_args(event, args).map(|_| ());
+        }
+        self.send_packet(event, args)
     }
 
     /// Emits the `message` event.
@@ -158,7 +218,7 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
-        let timeout = self.inner.conn.io.inner.config.ack_timeout;
+        let timeout = self.io().inner.config.ack_timeout;
         self.emit_with_ack_timeout(event, args, timeout)
     }
 
@@ -173,8 +233,17 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
-        let prepared = self.start_ack_serialize(event, args);
-        self.wait_ack(prepared, timeout, |args| Ok(args.deserialize()?))
+        self.notify_outgoing(event, args);
+        let id = self.inner.ns.next_ack_id();
+        let answer = self
+            .check_connected()
+            .and_then(|()| {
+                Ok(self
+                    .parser()
+                    .encode_event(self.ns(), event, Some(id), args)?)
+            })
+            .map(|encoded| self.send_encoded_with_ack(id, &encoded, timeout));
+        async move { answer?.await?.deserialize().map_err(AckError::from) }
     }
 
     /// Emits an event with arguments as they are, and waits for the acknowledgement's
@@ -188,59 +257,91 @@ impl Socket {
         if let Some(listener) = &self.inner.ns.handlers.outgoing {
             listener(self, event, &args);
         }
-        let prepared = self.start_ack(|id| {
-            let packet = Packet::event(self.inner.ns.name.clone(), event, args, Some(id));
-            self.parser().encode(&packet)
-        });
-        self.wait_ack(prepared, timeout, Ok)
+        let id = self.inner.ns.next_ack_id();
+        let packet = Packet::event(self.inner.ns.name.clone(), event, args, Some(id));
+        let answer = self
+            .check_connected()
+            .and_then(|()| Ok(self.parser().encode(&packet)?))
+            .map(|encoded| self.send_encoded_with_ack(id, &encoded, timeout));
+        async move { answer?.await }
     }
 
-    fn start_ack_serialize<T: Serialize + ?Sized>(
+    /// Queues a packet that asks for acknowledgement `id`, and waits for the answer.
+    pub(crate) fn send_encoded_with_ack(
         &self,
-        event: &str,
-        args: &T,
-    ) -> Result<(u64, oneshot::Receiver<Args>), EmitError> {
-        self.notify_outgoing(event, args);
-        self.start_ack(|id| self.parser().encode_event(self.ns(), event, Some(id), args))
-    }
-
-    /// Registers an acknowledgement, then queues the packet `encode` makes with its id.
-    fn start_ack(
-        &self,
-        encode: impl FnOnce(u64) -> Result<Encoded, socketio_core::EncodeError>,
-    ) -> Result<(u64, oneshot::Receiver<Args>), EmitError> {
-        self.check_connected()?;
-        let max = self.inner.conn.io.inner.config.max_pending_acks;
-        let (id, answer) = self.lock_acks().register(max)?;
-        let sent = encode(id)
-            .map_err(EmitError::from)
-            .and_then(|encoded| self.send_encoded(&encoded));
-        if let Err(err) = sent {
-            self.lock_acks().forget(id);
-            return Err(err);
-        }
-        Ok((id, answer))
-    }
-
-    fn wait_ack<R: Send + 'static>(
-        &self,
-        prepared: Result<(u64, oneshot::Receiver<Args>), EmitError>,
+        id: u64,
+        encoded: &Encoded,
         timeout: Duration,
-        read: impl FnOnce(Args) -> Result<R, AckError> + Send + 'static,
-    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
-        let socket = self.clone();
+    ) -> impl Future<Output = Result<Args, AckError>> + Send + 'static + use<> {
+        let max = self.io().inner.config.max_pending_acks;
+        let registered: Result<oneshot::Receiver<Args>, EmitError> = self
+            .lock_acks()
+            .register(id, max)
+            .and_then(|answer| match self.send_encoded(encoded) {
+                Ok(()) => Ok(answer),
+                Err(err) => {
+                    self.lock_acks().forget(id);
+                    Err(err)
+                }
+            });
+        let forget = acks::Forget {
+            socket: self.clone(),
+            id,
+        };
         async move {
-            let (id, answer) = prepared?;
-            let _forget = acks::Forget {
-                socket: &socket,
-                id,
-            };
+            let _forget = forget;
+            let answer = registered?;
             match tokio::time::timeout(timeout, answer).await {
-                Ok(Ok(args)) => read(args),
+                Ok(Ok(args)) => Ok(args),
                 Ok(Err(_)) => Err(AckError::Disconnected),
                 Err(_) => Err(AckError::Timeout),
             }
         }
+    }
+
+    /// Every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.operator().except(self.sid().as_str())
+    }
+
+    /// The sockets in these rooms, but this one.
+    pub fn to(&self, rooms: impl crate::IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// The same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl crate::IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Every socket of the namespace but those in these rooms and this one.
+    pub fn except(&self, rooms: impl crate::IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// Every socket of the namespace on this server process, but this one.
+    pub fn local(&self) -> BroadcastOperator {
+        self.broadcast().local()
+    }
+
+    /// This socket alone, with an emit that may be dropped when the socket still has
+    /// unsent packets queued.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.own_room().volatile()
+    }
+
+    /// This socket alone, with an acknowledgement timeout of its own for
+    /// [`BroadcastOperator::emit_with_ack`].
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.own_room().timeout(timeout)
+    }
+
+    fn own_room(&self) -> BroadcastOperator {
+        self.operator().to(self.sid().as_str())
+    }
+
+    fn operator(&self) -> BroadcastOperator {
+        BroadcastOperator::new(Arc::clone(&self.inner.ns), Arc::clone(&self.io().inner))
     }
 
     /// Closes the socket's whole connection (all its namespaces); the client sees
@@ -282,6 +383,22 @@ impl Socket {
         }
     }
 
+    /// The socket as any node can describe it.
+    pub fn info(&self) -> SocketInfo {
+        SocketInfo {
+            id: ByteString::from(self.id()),
+            ns: self.inner.ns.name.clone(),
+            rooms: self.rooms(),
+            data: self.data(),
+        }
+    }
+
+    /// Whether nothing is waiting in the socket's outgoing queue: a volatile emit is
+    /// dropped when something is.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.inner.conn.engine.queued() == 0
+    }
+
     pub(crate) fn send_ack<T: Serialize + ?Sized>(
         &self,
         id: u64,
@@ -297,6 +414,13 @@ impl Socket {
         let encoded = self
             .parser()
             .encode(&Packet::ack(self.inner.ns.name.clone(), id, args))?;
+        self.send_encoded(&encoded)
+    }
+
+    /// Encodes and queues an event, with no offset and no listener.
+    pub(crate) fn send_packet(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        let packet = Packet::event(self.inner.ns.name.clone(), event, args, None);
+        let encoded = self.parser().encode(&packet)?;
         self.send_encoded(&encoded)
     }
 
@@ -319,15 +443,19 @@ impl Socket {
         &self.inner.ns
     }
 
-    pub(crate) fn mark_connected(&self) {
+    /// Puts the socket in its namespace, in its own room and in `rooms`.
+    pub(crate) fn mark_connected(&self, rooms: &[crate::Room]) {
         self.inner.connected.store(true, Ordering::Release);
         self.inner.ns.add(self.clone());
+        self.join(crate::Room::from(self.id()));
+        self.join(rooms.to_vec());
     }
 
-    /// Takes the socket out of its namespace; `false` when it already was. Waiting
-    /// acknowledgements fail with `Disconnected`.
+    /// Takes the socket out of its namespace and its rooms; `false` when it already
+    /// was. Waiting acknowledgements fail with `Disconnected`.
     pub(crate) fn mark_disconnected(&self) -> bool {
         let was = self.inner.connected.swap(false, Ordering::AcqRel);
+        self.leave_all();
         self.inner.ns.remove(self.sid());
         self.lock_acks().clear();
         was
@@ -349,14 +477,14 @@ impl Socket {
         }
     }
 
-    fn parser(&self) -> &crate::parser::AnyParser {
-        &self.inner.conn.io.inner.parser
+    fn parser(&self) -> &AnyParser {
+        &self.io().inner.parser
     }
 
     fn lock_acks(&self) -> std::sync::MutexGuard<'_, Acks> {
         self.inner
             .acks
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
