@@ -3,7 +3,7 @@
 // so that the very same client scripts run against both.
 //
 //   node fixture-server.mjs --port P [--ping-interval MS] [--ping-timeout MS]
-//                           [--connect-timeout MS] [--max-payload BYTES]
+//                           [--connect-timeout MS] [--max-payload BYTES] [--recovery MS]
 //
 // Binds 127.0.0.1:P (P = 0: any free port), prints "listening <port>" once it listens,
 // and "disconnect <namespace> <socket id> <reason>" whenever a socket of / or /custom
@@ -24,6 +24,7 @@ const flags = {
   "--ping-timeout": "pingTimeout",
   "--connect-timeout": "connectTimeout",
   "--max-payload": "maxHttpBufferSize",
+  "--recovery": "recovery",
 };
 const settings = {};
 const argv = process.argv.slice(2);
@@ -33,8 +34,11 @@ for (let i = 0; i < argv.length; i += 2) {
   if (!key || !Number.isInteger(value) || value < 0) usage();
   settings[key] = value;
 }
-const { port, ...options } = settings;
+const { port, recovery, ...options } = settings;
 if (port === undefined) usage();
+if (recovery !== undefined) {
+  options.connectionStateRecovery = { maxDisconnectionDuration: recovery, skipMiddlewares: true };
+}
 
 const httpServer = createServer();
 const io = new Server(httpServer, { cors: { origin: "*" }, ...options });
@@ -65,6 +69,23 @@ root.on("connection", (socket) => {
   );
   socket.on("disconnect-me", () => socket.disconnect());
   socket.on("close-transport", () => socket.conn.close());
+  socket.on("join", (room) => socket.join(room));
+  socket.on("leave", (room) => socket.leave(room));
+  socket.on("to-room", (room, ...args) => root.to(room).emit("to-room", ...args));
+  socket.on("to-rooms", (rooms, ...args) => root.to(rooms).emit("to-rooms", ...args));
+  socket.on("except-room", (room, ...args) => root.except(room).emit("except-room", ...args));
+  socket.on("ack-all", (...args) =>
+    withAck(args, async (ack) => {
+      const answers = [];
+      try {
+        answers.push(...(await root.timeout(1000).emitWithAck("ack-all", ...args)));
+      } catch (err) {
+        // Some clients did not answer: send those that did.
+        answers.push(...(err.responses || []));
+      }
+      ack(answers);
+    }),
+  );
 
   socket.on("disconnect", (reason) => console.log(`disconnect / ${socket.id} ${reason}`));
 });

@@ -6,7 +6,14 @@
 //! - `message-with-ack` (...args, ack) → acknowledges with the same arguments;
 //! - `echo` (...args) → emits `echo` with the same arguments to the sender;
 //! - `ack` (...args, ack) → acknowledges with the same arguments;
-//! - `broadcast` (...args) → emits `broadcast` with the same arguments to every socket of `/`.
+//! - `broadcast` (...args) → emits `broadcast` with the same arguments to every socket of `/`;
+//! - `join` (room) → the sender joins the room; `leave` (room) → it leaves it;
+//! - `to-room` (room, ...args) → emits `to-room` with the arguments to every socket in the room;
+//! - `to-rooms` (rooms, ...args) → emits `to-rooms` to every socket in any of the rooms, once each;
+//! - `except-room` (room, ...args) → emits `except-room` to every socket of `/` not in the room;
+//! - `ack-all` (...args, ack) → emits `ack-all` with the arguments to every socket of `/` with a
+//!   1000 ms acknowledgement timeout, then acknowledges the sender with the array of the
+//!   answers that came back (the first argument of each).
 //!
 //! On `/custom`: on connect, emits `auth` with the auth object.
 //!
@@ -16,7 +23,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{Router, serve::ListenerExt};
 use socketio_server::{
-    AckSender, Args, Handshake, Namespace, Socket, SocketIo, engine::ConfigError,
+    AckSender, Args, Data, Handshake, Namespace, Socket, SocketIo, Value, engine::ConfigError,
 };
 use tower_http::cors::CorsLayer;
 
@@ -31,11 +38,14 @@ pub struct Options {
     pub connect_timeout: Option<Duration>,
     /// The largest message or POST body in bytes.
     pub max_payload: Option<usize>,
+    /// Turns on connection state recovery with this maximum disconnection duration.
+    pub recovery: Option<Duration>,
 }
 
 impl Options {
     /// Reads `--port P --ping-interval MS --ping-timeout MS --connect-timeout MS
-    /// --max-payload BYTES` from command-line arguments; the port is returned apart.
+    /// --max-payload BYTES --recovery MS` from command-line arguments; the port is
+    /// returned apart.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<(Self, u16), String> {
         let mut options = Self::default();
         let mut port = 3000;
@@ -52,6 +62,7 @@ impl Options {
                 "--ping-interval" => options.ping_interval = millis,
                 "--ping-timeout" => options.ping_timeout = millis,
                 "--connect-timeout" => options.connect_timeout = millis,
+                "--recovery" => options.recovery = millis,
                 "--max-payload" => {
                     options.max_payload =
                         Some(usize::try_from(value).map_err(|err| format!("{flag}: {err}"))?);
@@ -85,6 +96,69 @@ pub fn main_namespace() -> Namespace {
         .on("broadcast", |io: SocketIo, args: Args| async move {
             let _ = io.emit_args("broadcast", args);
         })
+        .on(
+            "join",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.join(room);
+            },
+        )
+        .on(
+            "leave",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.leave(room);
+            },
+        )
+        .on("to-room", |io: SocketIo, args: Args| async move {
+            if let Some((Value::String(room), rest)) = split_first(args) {
+                let _ = io.to(room).emit_args("to-room", rest);
+            }
+        })
+        .on("to-rooms", |io: SocketIo, args: Args| async move {
+            if let Some((Value::Array(rooms), rest)) = split_first(args) {
+                let rooms: Vec<String> = rooms
+                    .into_iter()
+                    .filter_map(|room| room.as_str().map(str::to_owned))
+                    .collect();
+                let _ = io.to(rooms).emit_args("to-rooms", rest);
+            }
+        })
+        .on("except-room", |io: SocketIo, args: Args| async move {
+            if let Some((Value::String(room), rest)) = split_first(args) {
+                let _ = io.except(room).emit_args("except-room", rest);
+            }
+        })
+        .on(
+            "ack-all",
+            |io: SocketIo, ack: AckSender, args: Args| async move {
+                let Ok(acks) = io
+                    .timeout(Duration::from_millis(1000))
+                    .emit_args_with_ack("ack-all", args)
+                else {
+                    return;
+                };
+                let answers: Vec<Value> = acks
+                    .collect_all()
+                    .await
+                    .into_iter()
+                    .filter_map(|ack| ack.answer.ok())
+                    .map(|answer| {
+                        answer
+                            .into_values()
+                            .ok()
+                            .and_then(|values| values.into_iter().next())
+                            .unwrap_or(Value::Null)
+                    })
+                    .collect();
+                let _ = ack.send(&Value::Array(answers));
+            },
+        )
+}
+
+/// The first argument, and the others.
+fn split_first(args: Args) -> Option<(Value, Args)> {
+    let mut values = args.into_values().ok()?.into_iter();
+    let first = values.next()?;
+    Some((first, Args::from_values(values.collect())))
 }
 
 /// The handlers of `/custom`.
@@ -115,6 +189,9 @@ pub fn app_with(
     }
     if let Some(max) = options.max_payload {
         builder = builder.max_payload(max);
+    }
+    if let Some(window) = options.recovery {
+        builder = builder.connection_state_recovery(window);
     }
     let (layer, io) = builder.build()?;
     io.ns("/", main);

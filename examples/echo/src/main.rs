@@ -1,5 +1,5 @@
 //! `cargo run --release -p example-echo -- --port P [--ping-interval MS --ping-timeout MS
-//! --connect-timeout MS --max-payload BYTES]`
+//! --connect-timeout MS --max-payload BYTES --recovery MS]`
 
 use std::net::{Ipv4Addr, SocketAddr};
 
