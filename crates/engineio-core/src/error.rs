@@ -90,6 +90,8 @@ pub enum TransportError {
     PostClosedPrematurely,
     /// The WebSocket failed (protocol error, IO error).
     WebSocket,
+    /// The client did not read what was sent to it for too long.
+    SlowConsumer,
 }
 
 impl fmt::Display for TransportError {
@@ -100,6 +102,7 @@ impl fmt::Display for TransportError {
             Self::PollClosedPrematurely => "poll connection closed prematurely",
             Self::PostClosedPrematurely => "data request connection closed prematurely",
             Self::WebSocket => "websocket error",
+            Self::SlowConsumer => "slow consumer",
         })
     }
 }

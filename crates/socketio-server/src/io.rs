@@ -424,6 +424,11 @@ impl SocketIoBuilder {
         /// The transports clients may use; default both.
         transports: &[TransportKind]
     );
+    engine_setting!(
+        /// Closes a connection whose outgoing queue stays full this long, with the
+        /// reason "transport error"; off by default (a full queue only fails emits).
+        slow_consumer_timeout: Duration
+    );
 
     /// A check run on every handshake request; `false` refuses it with `403`.
     pub fn allow_request(

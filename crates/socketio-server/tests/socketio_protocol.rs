@@ -8,81 +8,26 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::Value as Json;
 use socketio_server::{
     AckError, Data, DisconnectReason, Event, Namespace, Rejection, Socket, SocketIo,
     SocketIoBuilder,
 };
-use tokio::{net::TcpStream, sync::mpsc};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message as Ws};
-
-const WAIT: Duration = Duration::from_secs(5);
-
-/// A client speaking the protocol by hand.
-struct Peer {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Peer {
-    /// Opens a WebSocket-only connection and reads the Engine.IO handshake.
-    async fn open(addr: SocketAddr) -> Self {
-        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let mut peer = Self { ws };
-        assert!(peer.recv().await.starts_with("0{"));
-        peer
-    }
-
-    /// Opens a connection and joins `/`; returns the socket id.
-    async fn join(addr: SocketAddr) -> (Self, String) {
-        let mut peer = Self::open(addr).await;
-        peer.send("40").await;
-        let reply = peer.recv().await;
-        let json: Json = serde_json::from_str(reply.strip_prefix("40").unwrap()).unwrap();
-        (peer, json["sid"].as_str().unwrap().to_owned())
-    }
-
-    async fn send(&mut self, text: &str) {
-        self.ws.send(Ws::text(text)).await.unwrap();
-    }
-
-    async fn send_binary(&mut self, data: &[u8]) {
-        self.ws.send(Ws::binary(data.to_vec())).await.unwrap();
-    }
-
-    /// The next text frame, skipping Engine.IO pings (answered).
-    async fn recv(&mut self) -> String {
-        loop {
-            match tokio::time::timeout(WAIT, self.ws.next()).await {
-                Ok(Some(Ok(Ws::Text(text)))) if text.as_str() == "2" => self.send("3").await,
-                Ok(Some(Ok(Ws::Text(text)))) => return text.to_string(),
-                other => panic!("expected a text frame, got {other:?}"),
-            }
-        }
-    }
-
-    /// Waits until the server closes the connection.
-    async fn closed(&mut self) {
-        tokio::time::timeout(WAIT, async {
-            loop {
-                match self.ws.next().await {
-                    None | Some(Err(_)) | Some(Ok(Ws::Close(_))) => return,
-                    Some(Ok(_)) => {}
-                }
-            }
-        })
-        .await
-        .expect("the server did not close the connection");
-    }
-}
+use support::{Peer, WAIT};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as Ws;
 
 struct Server {
     addr: SocketAddr,
     io: SocketIo,
     disconnects: mpsc::UnboundedReceiver<(String, DisconnectReason)>,
+    /// Disconnects seen while waiting for another socket's.
+    seen: Vec<(String, DisconnectReason)>,
 }
 
 impl Server {
@@ -123,16 +68,22 @@ impl Server {
             addr,
             io,
             disconnects,
+            seen: Vec::new(),
         }
     }
 
+    /// The reason `id` disconnected for, whatever the order sockets disconnect in.
     async fn disconnected(&mut self, id: &str) -> DisconnectReason {
+        if let Some(at) = self.seen.iter().position(|(socket, _)| socket == id) {
+            return self.seen.remove(at).1;
+        }
         tokio::time::timeout(WAIT, async {
             loop {
                 let (socket, reason) = self.disconnects.recv().await.unwrap();
                 if socket == id {
                     return reason;
                 }
+                self.seen.push((socket, reason));
             }
         })
         .await

@@ -36,6 +36,7 @@ pub(crate) struct EngineConfig {
     pub(crate) allow_request: Option<AllowRequest>,
     pub(crate) ws_read_buffer: usize,
     pub(crate) message_queue: usize,
+    pub(crate) slow_consumer_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -48,6 +49,7 @@ impl fmt::Debug for EngineConfig {
             .field("allow_request", &self.allow_request.is_some())
             .field("ws_read_buffer", &self.ws_read_buffer)
             .field("message_queue", &self.message_queue)
+            .field("slow_consumer_timeout", &self.slow_consumer_timeout)
             .finish()
     }
 }
@@ -62,6 +64,7 @@ impl Default for EngineConfig {
             allow_request: None,
             ws_read_buffer: 4096,
             message_queue: 1024,
+            slow_consumer_timeout: None,
         }
     }
 }
@@ -143,6 +146,14 @@ impl EngineIoBuilder {
     /// [`EngineSocket::send`](super::EngineSocket::send) fails with `Full`; default 1,024.
     pub fn message_queue(mut self, messages: usize) -> Self {
         self.config.message_queue = messages;
+        self
+    }
+
+    /// Closes a session whose outgoing queue stays full for this long (sends keep
+    /// failing with `Full`), with the reason "transport error" (slow consumer). Off by
+    /// default: a full queue only makes sends fail.
+    pub fn slow_consumer_timeout(mut self, timeout: Duration) -> Self {
+        self.config.slow_consumer_timeout = Some(timeout);
         self
     }
 

@@ -189,6 +189,22 @@ impl Driver {
         }
     }
 
+    /// Applies the end of a write; whether the frame went out.
+    fn after_write(&mut self, written: Written) -> bool {
+        match written {
+            Written::Done => true,
+            Written::Failed(err) => {
+                self.ws = None;
+                self.session.handle_ws_closed(Some(err), now());
+                false
+            }
+            Written::Interrupted => {
+                self.ws = None;
+                false
+            }
+        }
+    }
+
     async fn handle_upgraded(&mut self, upgraded: Option<WsStream>) {
         self.pending_ws = None;
         let Some(mut ws) = upgraded else { return };
@@ -227,19 +243,17 @@ impl Driver {
                     }
                 }
                 Transmit::WebSocket(frame) => {
+                    let limit = self.session.config().ping_timeout;
                     if let Some(ws) = self.ws.as_mut() {
-                        if ws.feed(to_ws_message(frame)).await.is_err() {
-                            self.ws = None;
-                            self.session
-                                .handle_ws_closed(Some(TransportError::WebSocket), now());
-                        } else {
-                            ws_written = true;
-                        }
+                        let written =
+                            guarded(&self.socket, limit, ws.feed(to_ws_message(frame))).await;
+                        ws_written = self.after_write(written) || ws_written;
                     }
                 }
                 Transmit::CloseWebSocket => {
+                    let limit = self.session.config().ping_timeout;
                     if let Some(mut ws) = self.ws.take() {
-                        let _ = ws.close(None).await;
+                        let _ = guarded(&self.socket, limit, ws.close(None)).await;
                     }
                     ws_written = false;
                 }
@@ -247,12 +261,10 @@ impl Driver {
             }
         }
         if ws_written {
+            let limit = self.session.config().ping_timeout;
             if let Some(ws) = self.ws.as_mut() {
-                if ws.flush().await.is_err() {
-                    self.ws = None;
-                    self.session
-                        .handle_ws_closed(Some(TransportError::WebSocket), now());
-                }
+                let flushed = guarded(&self.socket, limit, ws.flush()).await;
+                self.after_write(flushed);
             }
         }
         while let Some(event) = self.session.poll_event() {
@@ -291,6 +303,35 @@ async fn poll_work(connection: &mut Option<Box<dyn EngineConnection>>) {
         std::task::Poll::<()>::Pending
     })
     .await;
+}
+
+/// How a guarded WebSocket write ended.
+enum Written {
+    Done,
+    Failed(TransportError),
+    /// The session was asked to close meanwhile; the main loop closes it.
+    Interrupted,
+}
+
+/// Runs a WebSocket write, giving up when it takes longer than `limit` (the client does
+/// not read: its buffers are full) or when the session is asked to close, so that a
+/// client that stops reading can never hold its driver forever.
+async fn guarded<E>(
+    socket: &EngineSocket,
+    limit: std::time::Duration,
+    write: impl std::future::Future<Output = Result<(), E>>,
+) -> Written {
+    tokio::select! {
+        // A write that can complete now always does, even when a close was asked for:
+        // a close delivers what is queued first.
+        biased;
+        result = tokio::time::timeout(limit, write) => match result {
+            Ok(Ok(())) => Written::Done,
+            Ok(Err(_)) => Written::Failed(TransportError::WebSocket),
+            Err(_) => Written::Failed(TransportError::SlowConsumer),
+        },
+        _ = socket.close_requested() => Written::Interrupted,
+    }
 }
 
 async fn next_frame(ws: &mut Option<WsStream>) -> Option<Result<Frame, TransportError>> {

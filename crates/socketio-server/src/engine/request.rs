@@ -226,8 +226,7 @@ where
         }
     }
     let sid = Sid::from_random(rand::random());
-    let (socket, channels) =
-        EngineSocket::new(sid.clone(), transport, parts, shared.config.message_queue);
+    let (socket, channels) = EngineSocket::new(sid.clone(), transport, parts, &shared.config);
     match (ws_response, on_upgrade) {
         (Some(response), Some(on_upgrade)) => {
             // The session starts once the connection has switched protocols, which

@@ -5,10 +5,12 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use engineio_core::{CloseReason, Message, SendError, Sid, TransportKind};
+use std::time::{Duration, Instant};
+
+use engineio_core::{CloseReason, Message, SendError, Sid, TransportError, TransportKind};
 use tokio::sync::{Notify, mpsc};
 
-use super::driver::Command;
+use super::{EngineConfig, driver::Command};
 
 /// What the application does with sessions: for each new session it makes the
 /// [`EngineConnection`] that receives that session's events.
@@ -69,6 +71,9 @@ struct Shared {
     close: Mutex<Option<CloseReason>>,
     close_notify: Notify,
     transport: Mutex<TransportKind>,
+    slow_consumer_timeout: Option<Duration>,
+    /// Since when sends have found the queue full, without one getting through.
+    full_since: Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for EngineSocket {
@@ -91,9 +96,9 @@ impl EngineSocket {
         sid: Sid,
         transport: TransportKind,
         request: http::request::Parts,
-        message_queue: usize,
+        config: &EngineConfig,
     ) -> (Self, SocketChannels) {
-        let (messages, messages_rx) = mpsc::channel(message_queue);
+        let (messages, messages_rx) = mpsc::channel(config.message_queue);
         let (commands, commands_rx) = mpsc::channel(8);
         let shared = Arc::new(Shared {
             sid,
@@ -103,6 +108,8 @@ impl EngineSocket {
             close: Mutex::new(None),
             close_notify: Notify::new(),
             transport: Mutex::new(transport),
+            slow_consumer_timeout: config.slow_consumer_timeout,
+            full_since: Mutex::new(None),
         });
         let channels = SocketChannels {
             messages: messages_rx,
@@ -132,13 +139,40 @@ impl EngineSocket {
     /// Queues a message for the client. Fails at once, without waiting, when the
     /// session's outgoing queue is full or the session is closed.
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        self.shared
+        let sent = self
+            .shared
             .messages
             .try_send(message.into())
             .map_err(|err| match err {
                 mpsc::error::TrySendError::Full(_) => SendError::Full,
                 mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-            })
+            });
+        self.track_fullness(sent.as_ref().err());
+        sent
+    }
+
+    /// Applies the slow-consumer policy: a queue that stays full past the configured
+    /// time closes the session with "transport error" (slow consumer).
+    fn track_fullness(&self, failure: Option<&SendError>) {
+        let Some(limit) = self.shared.slow_consumer_timeout else {
+            return;
+        };
+        let Ok(mut full_since) = self.shared.full_since.lock() else {
+            return;
+        };
+        match failure {
+            Some(SendError::Full) => {
+                let now = Instant::now();
+                let since = *full_since.get_or_insert(now);
+                if now.saturating_duration_since(since) >= limit {
+                    drop(full_since);
+                    tracing::debug!(sid = %self.sid(), "slow consumer: closing");
+                    self.close_with(CloseReason::TransportError(TransportError::SlowConsumer));
+                }
+            }
+            None => *full_since = None,
+            Some(_) => {}
+        }
     }
 
     /// Queues several messages that belong together (a Socket.IO packet and its binary
@@ -158,7 +192,31 @@ impl EngineSocket {
             .map_err(|err| match err {
                 mpsc::error::TrySendError::Full(()) => SendError::Full,
                 mpsc::error::TrySendError::Closed(()) => SendError::Closed,
-            })?;
+            });
+        self.track_fullness(permits.as_ref().err());
+        let permits = permits?;
+        for (permit, message) in permits.zip(messages) {
+            permit.send(message);
+        }
+        Ok(())
+    }
+
+    /// [`send_all`](Self::send_all), waiting while the queue has no room for all the
+    /// messages: a producer that uses it goes at the client's pace.
+    pub async fn send_all_wait(
+        &self,
+        messages: impl ExactSizeIterator<Item = Message>,
+    ) -> Result<(), SendError> {
+        let count = messages.len();
+        if count == 0 {
+            return Ok(());
+        }
+        let permits = self
+            .shared
+            .messages
+            .reserve_many(count)
+            .await
+            .map_err(|_| SendError::Closed)?;
         for (permit, message) in permits.zip(messages) {
             permit.send(message);
         }

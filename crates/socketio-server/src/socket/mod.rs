@@ -189,6 +189,24 @@ impl Socket {
         self.send_encoded(&encoded)
     }
 
+    /// [`emit`](Self::emit), waiting while the socket's queue is full instead of
+    /// failing: a producer that uses it goes at the client's pace.
+    pub async fn emit_wait<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.check_connected()?;
+        self.notify_outgoing(event, args);
+        let encoded = self.parser().encode_event(self.ns(), event, None, args)?;
+        self.inner
+            .conn
+            .engine
+            .send_all_wait(encoded.messages())
+            .await
+            .map_err(EmitError::from)
+    }
+
     /// Emits an event with arguments as they are, for example those of an incoming
     /// event ([`Args`] is an extractor).
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
@@ -363,6 +381,11 @@ impl Socket {
             self.sid().clone(),
         ));
         Ok(())
+    }
+
+    /// How many messages wait in the queue of the socket's connection.
+    pub fn queued(&self) -> usize {
+        self.inner.conn.engine.queued()
     }
 
     /// The number of acknowledgements the socket waits for from its client.
