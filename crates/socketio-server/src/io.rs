@@ -186,6 +186,28 @@ impl SocketIo {
         self.main().emit(event, args)
     }
 
+    /// How many server processes share the adapter, this one included.
+    pub async fn server_count(&self) -> Result<usize, crate::adapter::AdapterError> {
+        self.inner.adapter.server_count().await
+    }
+
+    /// Emits an event to the other server processes (not to clients) of namespace `ns`;
+    /// with `ack`, waits that long for each one's answer and returns them.
+    pub async fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        ns: &str,
+        event: &str,
+        args: &T,
+        ack: Option<Duration>,
+    ) -> Result<Vec<socketio_core::Args>, crate::adapter::AdapterError> {
+        let args = socketio_core::Args::from_serialize(args)
+            .map_err(|err| crate::adapter::AdapterError::Transport(err.to_string()))?;
+        self.inner
+            .adapter
+            .server_side_emit(ns, event, &args, ack)
+            .await
+    }
+
     /// How many volatile packets were dropped because their socket was not ready.
     pub fn volatile_drops(&self) -> u64 {
         self.inner.volatile_drops.load(Ordering::Relaxed)

@@ -369,3 +369,47 @@ async fn events_reach_handlers_in_arrival_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn rooms_are_visible_while_disconnecting_and_gone_after() {
+    let (rooms_tx, mut rooms) = mpsc::unbounded_channel();
+    let server = Server::with(
+        |builder| builder,
+        move |ns| {
+            ns.on(
+                "join",
+                |socket: Socket, Data(room): Data<String>| async move {
+                    socket.join(room);
+                    socket.emit("joined", &()).unwrap();
+                },
+            )
+            .on_disconnecting(
+                move |socket: Socket, socketio_server::Rooms(before): socketio_server::Rooms| {
+                    let rooms_tx = rooms_tx.clone();
+                    async move {
+                        let _ = rooms_tx.send((before, socket.rooms()));
+                    }
+                },
+            )
+        },
+    )
+    .await;
+    let (mut peer, id) = Peer::join(server.addr).await;
+    peer.send(r#"42["join","lobby"]"#).await;
+    assert_eq!(peer.recv().await, r#"42["joined"]"#);
+    assert_eq!(server.io.to("lobby").sockets().len(), 1);
+    peer.send("41").await;
+    let (mut before, after) = tokio::time::timeout(WAIT, rooms.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    before.sort();
+    let mut expected = [
+        socketio_server::Room::from(id.as_str()),
+        socketio_server::Room::from("lobby"),
+    ];
+    expected.sort();
+    assert_eq!(before, expected);
+    assert!(after.is_empty());
+    assert!(server.io.to("lobby").sockets().is_empty());
+}

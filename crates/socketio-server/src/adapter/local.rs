@@ -97,7 +97,7 @@ impl LocalAdapter {
 impl Recovery {
     fn prune(&mut self, now: Instant) {
         let window = self.window;
-        let expired = |at: Instant| now.saturating_duration_since(at) > window;
+        let expired = |at: Instant| now.saturating_duration_since(at) >= window;
         while self
             .packets
             .front()
@@ -329,5 +329,114 @@ impl Adapter for LocalAdapter {
             Some(Restored { session, missed })
         })();
         done(restored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    fn sid(n: u8) -> Sid {
+        Sid::from_random([n; 15])
+    }
+
+    fn room(name: &str) -> Room {
+        Room::from(name)
+    }
+
+    fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: rooms.iter().map(|r| room(r)).collect(),
+            except: except.iter().map(|r| room(r)).collect(),
+            ..BroadcastOptions::default()
+        }
+    }
+
+    fn targets(adapter: &LocalAdapter, opts: &BroadcastOptions) -> Vec<Sid> {
+        let mut found = adapter.local_targets("/", opts);
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn targets_are_unique_and_honour_exceptions() {
+        let adapter = LocalAdapter::default();
+        let (a, b, c) = (sid(1), sid(2), sid(3));
+        adapter.add_all("/", &a, &[room("r1")]);
+        adapter.add_all("/", &b, &[room("r1"), room("r2")]);
+        adapter.add_all("/", &c, &[room("r2")]);
+        let mut all = vec![a.clone(), b.clone(), c.clone()];
+        all.sort();
+        assert_eq!(targets(&adapter, &opts(&[], &[])), all);
+        let mut in_both = vec![a.clone(), b.clone(), c.clone()];
+        in_both.sort();
+        assert_eq!(targets(&adapter, &opts(&["r1", "r2"], &[])), in_both);
+        assert_eq!(targets(&adapter, &opts(&["r2"], &["r1"])), vec![c.clone()]);
+        assert_eq!(targets(&adapter, &opts(&[], &["r2"])), vec![a.clone()]);
+        assert!(targets(&adapter, &opts(&["nobody"], &[])).is_empty());
+        assert!(adapter.local_targets("/other", &opts(&[], &[])).is_empty());
+
+        adapter.del("/", &b, &room("r1"));
+        assert_eq!(targets(&adapter, &opts(&["r1"], &[])), vec![a.clone()]);
+        adapter.del_all("/", &a);
+        assert!(targets(&adapter, &opts(&["r1"], &[])).is_empty());
+        assert!(!adapter.local_rooms("/").contains(&room("r1")));
+        assert_eq!(adapter.socket_rooms("/", &c), vec![room("r2")]);
+    }
+
+    fn session(pid: &str, rooms: &[&str]) -> Session {
+        Session {
+            sid: ByteString::from("socket"),
+            pid: ByteString::from(pid),
+            ns: ByteString::from("/"),
+            rooms: rooms.iter().map(|r| room(r)).collect(),
+            data: socketio_core::Value::Null,
+        }
+    }
+
+    fn restore(adapter: &LocalAdapter, pid: &str, offset: &str) -> Option<Restored> {
+        let future = adapter.restore_session(pid, offset);
+        futures_util::FutureExt::now_or_never(future)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn restores_what_the_session_missed_in_order() {
+        let adapter = LocalAdapter::new(Duration::from_secs(60));
+        let args = |n: u64| Args::from_values(vec![socketio_core::Value::from(n)]);
+        let last_seen = adapter.store_packet("/", "e", &args(0), &opts(&["r"], &[]));
+        adapter.persist_session(session("pid", &["r", "socket"]));
+        adapter.store_packet("/", "e", &args(1), &opts(&["r"], &[]));
+        adapter.store_packet("/", "e", &args(2), &opts(&["elsewhere"], &[]));
+        adapter.store_packet("/", "e", &args(3), &opts(&[], &["r"]));
+        adapter.store_packet("/other", "e", &args(4), &opts(&[], &[]));
+        adapter.store_packet("/", "e", &args(5), &opts(&[], &[]));
+        let restored = restore(&adapter, "pid", &last_seen).unwrap();
+        let missed: Vec<u64> = restored
+            .missed
+            .iter()
+            .map(|packet| packet.args.deserialize().unwrap())
+            .collect();
+        assert_eq!(missed, [1, 5]);
+        // A session is restored once.
+        assert!(restore(&adapter, "pid", &last_seen).is_none());
+    }
+
+    #[test]
+    fn unknown_sessions_offsets_and_expired_ones_are_not_restored() {
+        let adapter = LocalAdapter::new(Duration::from_secs(60));
+        let offset = adapter.store_packet("/", "e", &Args::new(), &opts(&[], &[]));
+        adapter.persist_session(session("pid", &[]));
+        assert!(restore(&adapter, "nope", &offset).is_none());
+        assert!(restore(&adapter, "pid", "not-an-offset").is_none());
+
+        let adapter = LocalAdapter::new(Duration::ZERO);
+        let offset = adapter.store_packet("/", "e", &Args::new(), &opts(&[], &[]));
+        adapter.persist_session(session("pid", &[]));
+        // With no window, a session expires as soon as it is stored.
+        assert!(restore(&adapter, "pid", &offset).is_none());
     }
 }
