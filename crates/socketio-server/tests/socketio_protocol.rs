@@ -413,3 +413,64 @@ async fn rooms_are_visible_while_disconnecting_and_gone_after() {
     assert!(after.is_empty());
     assert!(server.io.to("lobby").sockets().is_empty());
 }
+
+#[tokio::test]
+async fn socket_operators_leave_out_the_sender_and_selection_operators_move_sockets() {
+    let server = Server::with(
+        |builder| builder,
+        |ns| {
+            ns.on(
+                "join",
+                |socket: Socket, Data(room): Data<String>| async move {
+                    socket.join(room);
+                    socket.emit("joined", &()).unwrap();
+                },
+            )
+            .on("shout", |socket: Socket| async move {
+                socket.broadcast().emit("shout", &socket.id()).unwrap();
+            })
+            .on("to-lobby", |socket: Socket| async move {
+                socket.to("lobby").emit("to-lobby", &()).unwrap();
+            })
+        },
+    )
+    .await;
+    let (mut a, a_id) = Peer::join(server.addr).await;
+    let (mut b, _) = Peer::join(server.addr).await;
+    let (mut c, c_id) = Peer::join(server.addr).await;
+    for peer in [&mut a, &mut c] {
+        peer.send(r#"42["join","lobby"]"#).await;
+        assert_eq!(peer.recv().await, r#"42["joined"]"#);
+    }
+    // a's broadcast reaches b and c, not a; a's "to lobby" reaches c only.
+    a.send(r#"42["shout"]"#).await;
+    a.send(r#"42["to-lobby"]"#).await;
+    assert_eq!(b.recv().await, format!(r#"42["shout","{a_id}"]"#));
+    assert_eq!(c.recv().await, format!(r#"42["shout","{a_id}"]"#));
+    assert_eq!(c.recv().await, r#"42["to-lobby"]"#);
+    echo_still_works(&mut a).await;
+    echo_still_works(&mut b).await;
+
+    // Selection operators: move the lobby into "stage", then disconnect the stage but c.
+    server.io.to("lobby").join("stage").await.unwrap();
+    assert_eq!(server.io.to("stage").sockets().len(), 2);
+    assert_eq!(server.io.to("stage").local().sockets().len(), 2);
+    let fetched = server.io.to("stage").fetch_sockets().await.unwrap();
+    assert!(
+        fetched
+            .iter()
+            .all(|info| info.rooms.contains(&socketio_server::Room::from("stage")))
+    );
+    server
+        .io
+        .to("stage")
+        .except(c_id.as_str())
+        .disconnect()
+        .await
+        .unwrap();
+    assert_eq!(a.recv().await, "41");
+    assert_eq!(server.io.to("stage").sockets().len(), 1);
+    server.io.to("stage").leave("stage").await.unwrap();
+    assert!(server.io.to("stage").sockets().is_empty());
+    echo_still_works(&mut c).await;
+}
