@@ -4,12 +4,14 @@
 //
 //   node fixture-server.mjs --port P [--ping-interval MS] [--ping-timeout MS]
 //                           [--connect-timeout MS] [--max-payload BYTES] [--recovery MS]
+//                           [--parser msgpack]
 //
 // Binds 127.0.0.1:P (P = 0: any free port), prints "listening <port>" once it listens,
 // and "disconnect <namespace> <socket id> <reason>" whenever a socket of / or /custom
 // disconnects. See README.md beside this file for the contract.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const usage = () => {
   console.error(
@@ -28,6 +30,12 @@ const flags = {
 };
 const settings = {};
 const argv = process.argv.slice(2);
+const parserAt = argv.indexOf("--parser");
+const useMsgpack = parserAt !== -1 && argv[parserAt + 1] === "msgpack";
+if (parserAt !== -1) {
+  if (!useMsgpack) usage();
+  argv.splice(parserAt, 2);
+}
 for (let i = 0; i < argv.length; i += 2) {
   const key = flags[argv[i]];
   const value = Number(argv[i + 1]);
@@ -35,6 +43,7 @@ for (let i = 0; i < argv.length; i += 2) {
   settings[key] = value;
 }
 const { port, recovery, ...options } = settings;
+if (useMsgpack) options.parser = msgpackParser;
 if (port === undefined) usage();
 if (recovery !== undefined) {
   options.connectionStateRecovery = { maxDisconnectionDuration: recovery, skipMiddlewares: true };

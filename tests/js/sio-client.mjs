@@ -1,13 +1,16 @@
 // Drives a Socket.IO server that implements the fixture contract (see fixture-server.mjs
 // and README.md) with the official socket.io-client.
 //
-//   node sio-client.mjs <url> <polling|websocket|upgrade> <scenario> [close-transport]
+//   node sio-client.mjs <url> <polling|websocket|upgrade> <scenario> [close-transport|msgpack]
+//
+// With `msgpack`, every client uses the npm socket.io-msgpack-parser (the server must too).
 //
 // Scenarios: echo, namespaces, disconnects, reconnect. Each prints "ok <scenario>" and
 // exits 0, or prints "fail <why>" and exits 1; after 20 s (reconnect: 30 s) it prints
 // "fail timeout". Nothing waits for a fixed time: every step waits for the event that it
 // expects.
 import { io } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const SCENARIOS = ["echo", "namespaces", "disconnects", "reconnect"];
 const [base, mode, scenario, extra] = process.argv.slice(2);
@@ -16,8 +19,8 @@ const transports = {
   websocket: ["websocket"],
   upgrade: ["polling", "websocket"],
 }[mode];
-if (!base || !transports || !SCENARIOS.includes(scenario) || (extra !== undefined && extra !== "close-transport")) {
-  console.error(`usage: sio-client.mjs <url> <polling|websocket|upgrade> <${SCENARIOS.join("|")}> [close-transport]`);
+if (!base || !transports || !SCENARIOS.includes(scenario) || (extra !== undefined && extra !== "close-transport" && extra !== "msgpack")) {
+  console.error(`usage: sio-client.mjs <url> <polling|websocket|upgrade> <${SCENARIOS.join("|")}> [close-transport|msgpack]`);
   process.exit(2);
 }
 const url = base.replace(/\/+$/, "");
@@ -151,7 +154,8 @@ const transportReady = async (socket) => {
   return null;
 };
 
-const open = (path, options = {}) => io(`${url}${path}`, { transports, ...options });
+const parser = extra === "msgpack" ? { parser: msgpackParser } : {};
+const open = (path, options = {}) => io(`${url}${path}`, { transports, ...parser, ...options });
 
 // ---- scenarios ------------------------------------------------------------------------
 

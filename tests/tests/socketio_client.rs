@@ -17,7 +17,13 @@ async fn fixture(port: u16) -> ServerProcess {
 }
 
 async fn scenario(mode: &str, words: &[&str]) {
-    let server = fixture(0).await;
+    let server = if words.contains(&"msgpack") {
+        ServerProcess::start(FIXTURE, &["--port", "0", "--parser", "msgpack"])
+            .await
+            .unwrap()
+    } else {
+        fixture(0).await
+    };
     let url = server.url();
     let args: Vec<&str> = [url.as_str(), mode]
         .into_iter()
@@ -46,6 +52,9 @@ scenarios! {
     namespaces_over_websocket: "websocket" "namespaces";
     namespaces_after_upgrade: "upgrade" "namespaces";
     reconnect_after_the_server_closes_the_connection: "upgrade" "reconnect" "close-transport";
+    echo_with_the_npm_msgpack_parser_over_websocket: "websocket" "echo" "msgpack";
+    echo_with_the_npm_msgpack_parser_over_polling: "polling" "echo" "msgpack";
+    namespaces_with_the_npm_msgpack_parser: "upgrade" "namespaces" "msgpack";
 }
 
 /// Both sides see the reference's reasons: the client "io server disconnect" and

@@ -308,11 +308,6 @@ fn invalid(why: &'static str) -> DecodeError {
     DecodeError::InvalidMsgpackPacket(why)
 }
 
-/// JavaScript `undefined`, as notepack.io writes it: fixext 1, type 0, data 0.
-fn is_undefined(v: &ValueRef<'_>) -> bool {
-    matches!(v, ValueRef::Ext(0, [0]))
-}
-
 fn decode_packet(data: &Bytes) -> Result<Packet, DecodeError> {
     let mut rd: &[u8] = data;
     let value = rmpv::decode::read_value_ref_with_max_depth(&mut rd, MAX_DEPTH)
@@ -356,12 +351,12 @@ fn decode_packet(data: &Bytes) -> Result<Packet, DecodeError> {
                 }
                 _ => return Err(invalid("namespace is not a string")),
             },
-            Some("data") => payload = (!is_undefined(value)).then_some(value),
+            Some("data") => payload = (!is_undefined(value, data)).then_some(value),
             Some("id") => {
                 id = match value {
                     ValueRef::Integer(n) => Some(n.as_u64().ok_or(DecodeError::InvalidAckId)?),
                     ValueRef::Nil => None,
-                    v if is_undefined(v) => None,
+                    v if is_undefined(v, data) => None,
                     _ => return Err(DecodeError::InvalidAckId),
                 };
             }
@@ -464,7 +459,37 @@ fn to_value(v: &ValueRef<'_>, src: &Bytes) -> Result<Value, DecodeError> {
             }
             Value::Object(map)
         }
-        v if is_undefined(v) => Value::Null,
+        ValueRef::Ext(0, data) => match fixext_marker(data, src) {
+            // notepack.io writes `undefined` as fixext 1, type 0, and a `Date` as fixext 8,
+            // type 0, holding its milliseconds since the epoch as two 32-bit halves.
+            Some(0xd4) => Value::Null,
+            Some(0xd7) => {
+                let (hi, lo) = data.split_at(4);
+                let half = |bytes: &[u8]| bytes.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b));
+                let millis = (half(hi) << 32) | half(lo);
+                Value::from(i64::from_ne_bytes(millis.to_ne_bytes()))
+            }
+            // An `ArrayBuffer` or typed array (not a `Buffer`): ext 8/16/32, type 0.
+            _ => Value::Binary(src.slice_ref(data)),
+        },
         ValueRef::Ext(..) => return Err(invalid("unsupported msgpack extension")),
     })
+}
+
+/// JavaScript `undefined`, as notepack.io writes it: fixext 1, type 0, data 0.
+fn is_undefined(v: &ValueRef<'_>, src: &[u8]) -> bool {
+    matches!(v, ValueRef::Ext(0, data @ [0]) if fixext_marker(data, src) == Some(0xd4))
+}
+
+/// The marker of a fixext holding `data` (a slice of `src`): `0xd4` for fixext 1 with one
+/// byte of data, `0xd7` for fixext 8 with eight; `None` for any other shape, which
+/// notepack.io only writes as ext 8/16/32 (whose length field sits where a fixext's
+/// marker would, and cannot hold these values for these lengths).
+fn fixext_marker(data: &[u8], src: &[u8]) -> Option<u8> {
+    let offset = (data.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    let marker = *src.get(offset.checked_sub(2)?)?;
+    match (marker, data.len()) {
+        (0xd4, 1) | (0xd7, 8) => Some(marker),
+        _ => None,
+    }
 }

@@ -312,3 +312,43 @@ fn json_decoded_packets_encode_as_msgpack() {
     let bytes = encode(&packet);
     assert_eq!(decode(&bytes).unwrap().unwrap(), packet);
 }
+
+/// What notepack.io (the npm `socket.io-msgpack-parser`) writes for values that are not
+/// `Buffer`s: an `ArrayBuffer` or typed array as ext 8 type 0, `undefined` as fixext 1,
+/// a `Date` as fixext 8 (milliseconds in two 32-bit halves).
+#[test]
+fn notepack_extensions_decode() {
+    use socketio_core::{Decoder, Message, MsgpackParser, PacketKind, Parser, Value};
+    // {type: 2, data: ["e", <ArrayBuffer 4,5>, undefined, Date(1700000000123)], nsp: "/"}
+    let mut packet = vec![0x83, 0xa4];
+    packet.extend_from_slice(b"type");
+    packet.push(0x02);
+    packet.push(0xa4);
+    packet.extend_from_slice(b"data");
+    packet.extend_from_slice(&[0x94, 0xa1, b'e']);
+    packet.extend_from_slice(&[0xc7, 0x02, 0x00, 4, 5]);
+    packet.extend_from_slice(&[0xd4, 0x00, 0x00]);
+    let millis: u64 = 1_700_000_000_123;
+    packet.extend_from_slice(&[0xd7, 0x00]);
+    packet.extend_from_slice(&u32::try_from(millis >> 32).unwrap().to_be_bytes());
+    packet.extend_from_slice(&u32::try_from(millis & 0xffff_ffff).unwrap().to_be_bytes());
+    packet.push(0xa3);
+    packet.extend_from_slice(b"nsp");
+    packet.extend_from_slice(&[0xa1, b'/']);
+    let decoded = MsgpackParser::default()
+        .decoder()
+        .decode(Message::Binary(packet.into()))
+        .unwrap()
+        .unwrap();
+    let PacketKind::Event { args, .. } = decoded.kind else {
+        panic!("not an event")
+    };
+    assert_eq!(
+        args.to_values().unwrap(),
+        vec![
+            Value::Binary(vec![4u8, 5].into()),
+            Value::Null,
+            Value::from(1_700_000_000_123_i64),
+        ]
+    );
+}

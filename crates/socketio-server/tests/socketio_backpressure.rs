@@ -83,9 +83,18 @@ async fn a_client_that_stops_reading_is_bounded_and_cut_off_while_others_keep_up
     let mut failed = 0;
     let mut max_queued = 0;
     let mut seen = 0;
+    let mut volatile_dropped = false;
     for n in 0..TICKS {
         let delivery = io.emit("tick", &(n.to_string(), &payload)).unwrap();
         failed += delivery.failed;
+        if delivery.failed > 0 && !volatile_dropped && slow.connected() {
+            // The slow client has packets waiting: a volatile emit to it is dropped, and
+            // counted, while the fast one still gets its volatile packets.
+            let delivery = slow.volatile().emit("optional", &()).unwrap();
+            assert_eq!((delivery.sent, delivery.dropped), (0, 1));
+            assert!(io.volatile_drops() >= 1);
+            volatile_dropped = true;
+        }
         max_queued = max_queued.max(slow.queued());
         // Keep pace with the fast client, not with the slow one.
         if n % 16 == 15 {
@@ -99,6 +108,7 @@ async fn a_client_that_stops_reading_is_bounded_and_cut_off_while_others_keep_up
         }
     }
     assert!(failed > 0, "the slow client's queue never filled");
+    assert!(volatile_dropped);
     assert!(max_queued <= QUEUE, "queue grew to {max_queued}");
     let (id, reason) = tokio::time::timeout(WAIT, disconnects.recv())
         .await

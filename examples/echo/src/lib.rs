@@ -23,7 +23,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{Router, serve::ListenerExt};
 use socketio_server::{
-    AckSender, Args, Data, Handshake, Namespace, Socket, SocketIo, Value, engine::ConfigError,
+    AckSender, Args, Data, Handshake, Namespace, ParserKind, Socket, SocketIo, Value,
+    engine::ConfigError,
 };
 use tower_http::cors::CorsLayer;
 
@@ -40,6 +41,8 @@ pub struct Options {
     pub max_payload: Option<usize>,
     /// Turns on connection state recovery with this maximum disconnection duration.
     pub recovery: Option<Duration>,
+    /// The parser; JSON unless set.
+    pub parser: Option<ParserKind>,
 }
 
 impl Options {
@@ -192,6 +195,9 @@ pub fn app_with(
     }
     if let Some(window) = options.recovery {
         builder = builder.connection_state_recovery(window);
+    }
+    if let Some(parser) = options.parser {
+        builder = builder.parser(parser);
     }
     let (layer, io) = builder.build()?;
     io.ns("/", main);

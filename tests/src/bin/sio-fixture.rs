@@ -2,7 +2,7 @@
 //! `tests/js/fixture-server.mjs` on Node's (see `tests/js/README.md`).
 //!
 //! `sio-fixture --port P [--ping-interval MS --ping-timeout MS --connect-timeout MS
-//! --max-payload BYTES]` prints `listening <port>` once it accepts connections, and
+//! --max-payload BYTES --recovery MS --parser msgpack]` prints `listening <port>` once it accepts connections, and
 //! `disconnect <namespace> <socket id> <reason>` for every disconnection on `/` and
 //! `/custom`.
 #![allow(clippy::print_stdout)]
@@ -71,7 +71,19 @@ async fn only_secret(handshake: Handshake) -> Result<(), ConnectError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (options, port) = Options::from_args(std::env::args().skip(1))?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let msgpack = match args.iter().position(|arg| arg == "--parser") {
+        Some(at) if args.get(at + 1).map(String::as_str) == Some("msgpack") => {
+            args.drain(at..at + 2);
+            true
+        }
+        Some(_) => return Err("--parser takes msgpack".into()),
+        None => false,
+    };
+    let (mut options, port) = Options::from_args(args)?;
+    if msgpack {
+        options.parser = Some(socketio_server::ParserKind::Msgpack);
+    }
     let main = main_namespace()
         .on("server-ack", server_ack)
         .on("handshake", handshake)
