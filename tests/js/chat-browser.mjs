@@ -9,7 +9,8 @@
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const CHROMIUM = "/usr/bin/chromium";
+// CHROMIUM_PATH points elsewhere where the browser is not Debian's (a CI runner's Chrome).
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARGS = [
   "--headless",
   "--no-sandbox",
