@@ -50,6 +50,7 @@
 //! bounded by the Engine.IO layer.
 
 mod args;
+mod backoff;
 mod attachments;
 mod error;
 mod event_name;
@@ -65,6 +66,7 @@ mod value;
 mod value_de;
 
 pub use args::Args;
+pub use backoff::Backoff;
 pub use error::{ArgsError, DecodeError, EncodeError};
 pub use event_name::{RESERVED_EVENTS, is_reserved_event};
 pub use json_parser::{JsonDecoder, JsonParser};
