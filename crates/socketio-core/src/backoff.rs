@@ -16,7 +16,7 @@ use std::time::Duration;
 /// let mut backoff = Backoff::default(); // 1 s doubling to 5 s, jitter 0.5
 /// assert_eq!(backoff.next_delay(0.0), Duration::from_millis(1000));
 /// assert_eq!(backoff.next_delay(0.0), Duration::from_millis(2000));
-/// assert_eq!(backoff.next_delay(0.15), Duration::from_millis(4600)); // 4000 + 600
+/// assert_eq!(backoff.next_delay(0.15), Duration::from_millis(4300)); // 4000 + 0.15 * 0.5 * 4000
 /// assert_eq!(backoff.next_delay(0.0), Duration::from_millis(5000));
 /// backoff.reset();
 /// assert_eq!(backoff.attempts(), 0);
