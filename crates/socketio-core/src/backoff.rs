@@ -32,7 +32,11 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self::new(Duration::from_millis(1000), Duration::from_millis(5000), 0.5)
+        Self::new(
+            Duration::from_millis(1000),
+            Duration::from_millis(5000),
+            0.5,
+        )
     }
 }
 
@@ -52,7 +56,11 @@ impl Backoff {
     /// The delay before the next attempt, given a random number in `[0, 1)`; counts the
     /// attempt.
     pub fn next_delay(&mut self, random: f64) -> Duration {
-        let random = if random.is_finite() { random.clamp(0.0, 1.0) } else { 0.0 };
+        let random = if random.is_finite() {
+            random.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let exponent = i32::try_from(self.attempts).unwrap_or(i32::MAX);
         self.attempts = self.attempts.saturating_add(1);
         let mut ms = self.min.as_secs_f64() * 1000.0 * self.factor.powi(exponent);
@@ -66,7 +74,11 @@ impl Backoff {
             }
         }
         let max_ms = self.max.as_secs_f64() * 1000.0;
-        let ms = if ms.is_finite() { ms.min(max_ms).max(0.0) } else { max_ms };
+        let ms = if ms.is_finite() {
+            ms.min(max_ms).max(0.0)
+        } else {
+            max_ms
+        };
         Duration::from_millis(ms.floor() as u64)
     }
 
@@ -89,7 +101,9 @@ mod tests {
     #[test]
     fn grows_to_max_and_stays_there_forever() {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(800), 0.0);
-        let delays: Vec<u64> = (0..6).map(|_| backoff.next_delay(0.3).as_millis() as u64).collect();
+        let delays: Vec<u64> = (0..6)
+            .map(|_| backoff.next_delay(0.3).as_millis() as u64)
+            .collect();
         assert_eq!(delays, [100, 200, 400, 800, 800, 800]);
         for _ in 0..10_000 {
             assert_eq!(backoff.next_delay(0.99), Duration::from_millis(800));

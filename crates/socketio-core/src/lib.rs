@@ -50,8 +50,8 @@
 //! bounded by the Engine.IO layer.
 
 mod args;
-mod backoff;
 mod attachments;
+mod backoff;
 mod error;
 mod event_name;
 mod json_parser;

@@ -94,13 +94,18 @@ impl Driver {
         self.connection = Some(self.shared.handler.on_connect(self.socket.clone()));
         let mut messages = Vec::with_capacity(MESSAGE_BATCH);
         let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        // The timer is re-armed only when the deadline moves: re-arming takes the timer
+        // driver's lock, and most turns of the loop (a message in, a message out) leave
+        // the heartbeat deadline where it was.
+        let mut armed: Option<Instant> = None;
         loop {
             self.drain_outputs().await;
             if self.session.is_closed() {
                 break;
             }
             let deadline = self.session.poll_timeout();
-            if let Some(deadline) = deadline {
+            if let Some(deadline) = deadline.filter(|deadline| armed != Some(*deadline)) {
+                armed = Some(deadline);
                 sleep.as_mut().reset(deadline.into());
             }
             let accept_messages = !self.session.is_send_buffer_full();

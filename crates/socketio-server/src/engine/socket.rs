@@ -2,7 +2,10 @@
 
 use std::{
     fmt,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use std::time::{Duration, Instant};
@@ -69,6 +72,9 @@ struct Shared {
     messages: mpsc::Sender<Message>,
     commands: mpsc::Sender<Command>,
     close: Mutex<Option<CloseReason>>,
+    /// Whether `close` holds a reason: read on every turn of the driver's loop, so it
+    /// is checked without the lock.
+    close_asked: AtomicBool,
     close_notify: Notify,
     transport: Mutex<TransportKind>,
     slow_consumer_timeout: Option<Duration>,
@@ -106,6 +112,7 @@ impl EngineSocket {
             messages,
             commands,
             close: Mutex::new(None),
+            close_asked: AtomicBool::new(false),
             close_notify: Notify::new(),
             transport: Mutex::new(transport),
             slow_consumer_timeout: config.slow_consumer_timeout,
@@ -252,6 +259,7 @@ impl EngineSocket {
         if let Ok(mut close) = self.shared.close.lock() {
             close.get_or_insert(reason);
         }
+        self.shared.close_asked.store(true, Ordering::Release);
         self.shared.close_notify.notify_one();
     }
 
@@ -268,8 +276,10 @@ impl EngineSocket {
     /// Waits until [`EngineSocket::close`] was called, and says why.
     pub(super) async fn close_requested(&self) -> CloseReason {
         loop {
-            if let Some(reason) = self.shared.close.lock().ok().and_then(|close| *close) {
-                return reason;
+            if self.shared.close_asked.load(Ordering::Acquire) {
+                if let Some(reason) = self.shared.close.lock().ok().and_then(|close| *close) {
+                    return reason;
+                }
             }
             self.shared.close_notify.notified().await;
         }
