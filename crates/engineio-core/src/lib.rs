@@ -1,7 +1,7 @@
 //! Sans-IO Engine.IO v4.
 //!
-//! This crate holds the protocol and nothing else: the packet and payload codec, and the
-//! server session as a state machine. It does no IO, starts no task and never reads the
+//! This crate holds the protocol and nothing else: the packet and payload codec, and both
+//! ends of a session as state machines ([`ServerSession`] and [`ClientSession`]). It does no IO, starts no task and never reads the
 //! clock: time comes in as an argument (`now: Instant`) and randomness (session ids) is
 //! supplied by the caller. The server crate drives it over real sockets; tests drive it
 //! with a virtual clock.
@@ -14,6 +14,7 @@
 //! assert_eq!(Packet::Noop.to_frame(), Frame::Text("6".into()));
 //! ```
 
+mod client;
 mod config;
 mod error;
 mod handshake;
@@ -23,6 +24,9 @@ mod session;
 mod sid;
 mod transport;
 
+pub use client::{
+    ClientCloseReason, ClientConfig, ClientEvent, ClientSession, ClientTransmit, ClientTransports,
+};
 pub use config::SessionConfig;
 pub use error::{CloseReason, DecodeError, RequestError, SendError, TransportError};
 pub use handshake::Handshake;
