@@ -5,8 +5,8 @@ use std::{pin::pin, sync::Arc, time::Instant};
 
 use bytes::Bytes;
 use engineio_core::{
-    CloseReason, DecodeError, Event, Frame, RequestError, ServerSession, Transmit, TransportError,
-    TransportKind,
+    CloseReason, DecodeError, Event, Frame, Message, RequestError, ServerSession, Transmit,
+    TransportError, TransportKind,
 };
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
@@ -92,7 +92,6 @@ impl Driver {
 
     pub(super) async fn run(mut self) {
         self.connection = Some(self.shared.handler.on_connect(self.socket.clone()));
-        let mut messages = Vec::with_capacity(MESSAGE_BATCH);
         let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
         // The timer is re-armed only when the deadline moves: re-arming takes the timer
         // driver's lock, and most turns of the loop (a message in, a message out) leave
@@ -118,21 +117,17 @@ impl Driver {
                     Some(command) => self.handle_command(command),
                     None => self.session.close(CloseReason::ServerShuttingDown, now()),
                 },
-                count = self.channels.messages.recv_many(&mut messages, MESSAGE_BATCH),
-                    if accept_messages =>
-                {
-                    if count == 0 {
-                        self.session.close(CloseReason::ForcedClose, now());
-                    }
-                    for message in messages.drain(..) {
-                        if let Err(err) = self.session.send(message) {
-                            tracing::debug!(%err, "message dropped: session no longer accepts sends");
-                        }
-                    }
-                }
+                message = self.channels.messages.recv(), if accept_messages => match message {
+                    Some(message) => self.take_messages(message),
+                    None => self.session.close(CloseReason::ForcedClose, now()),
+                },
                 frame = next_frame(&mut self.ws), if read_ws => self.handle_ws_input(frame),
-                upgraded = wait_upgrade(&mut self.pending_ws, &self.shared.config), if self.pending_ws.is_some() => {
-                    self.handle_upgraded(upgraded).await;
+                // Boxed, as the other rare paths: the loop's future lives as long as the
+                // session, and its size is the size of its largest state.
+                upgraded = Box::pin(wait_upgrade(&mut self.pending_ws, &self.shared.config)),
+                    if self.pending_ws.is_some() =>
+                {
+                    Box::pin(self.handle_upgraded(upgraded)).await;
                 }
                 () = poll_dropped(&mut self.pending_poll), if self.pending_poll.is_some() => {
                     self.pending_poll = None;
@@ -140,16 +135,38 @@ impl Driver {
                 }
                 () = &mut sleep, if deadline.is_some() => self.session.handle_timeout(now()),
                 reason = self.socket.close_requested() => self.session.close(reason, now()),
+                // Nothing is taken from the queue meanwhile (a polling client that does
+                // not poll): it may stay full.
+                () = self.socket.slow_consumer(), if !accept_messages => {
+                    let reason = CloseReason::TransportError(TransportError::SlowConsumer);
+                    self.session.close(reason, now());
+                }
             }
         }
         self.shared.remove(self.socket.sid());
         if let Some(mut ws) = self.ws.take() {
-            let _ = ws.close(None).await;
+            let _ = Box::pin(ws.close(None)).await;
         }
         // Answer what the HTTP side still asks, then let the connection finish its work.
         self.channels.commands.close();
         if let Some(mut connection) = self.connection.take() {
             std::future::poll_fn(|cx| connection.poll_work(cx)).await;
+        }
+    }
+
+    /// Hands `first` and what else is queued (up to a batch, while the session's buffer
+    /// has room) to the session.
+    fn take_messages(&mut self, first: Message) {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(message) = next.take() {
+            if let Err(err) = self.session.send(message) {
+                tracing::debug!(%err, "message dropped: session no longer accepts sends");
+            }
+            taken += 1;
+            if taken < MESSAGE_BATCH && !self.session.is_send_buffer_full() {
+                next = self.channels.messages.try_recv().ok();
+            }
         }
     }
 
@@ -258,7 +275,7 @@ impl Driver {
                 Transmit::CloseWebSocket => {
                     let limit = self.session.config().ping_timeout;
                     if let Some(mut ws) = self.ws.take() {
-                        let _ = guarded(&self.socket, limit, ws.close(None)).await;
+                        let _ = Box::pin(guarded(&self.socket, limit, ws.close(None))).await;
                     }
                     ws_written = false;
                 }
@@ -336,6 +353,7 @@ async fn guarded<E>(
             Err(_) => Written::Failed(TransportError::SlowConsumer),
         },
         _ = socket.close_requested() => Written::Interrupted,
+        () = socket.slow_consumer() => Written::Failed(TransportError::SlowConsumer),
     }
 }
 

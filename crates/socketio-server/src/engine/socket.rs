@@ -80,6 +80,8 @@ struct Shared {
     slow_consumer_timeout: Option<Duration>,
     /// Since when sends have found the queue full, without one getting through.
     full_since: Mutex<Option<Instant>>,
+    /// Whether `full_since` is set: read on every send, so checked without the lock.
+    full: AtomicBool,
 }
 
 impl fmt::Debug for EngineSocket {
@@ -108,7 +110,7 @@ impl EngineSocket {
         let (commands, commands_rx) = mpsc::channel(8);
         let shared = Arc::new(Shared {
             sid,
-            request,
+            request: detach_request(request),
             messages,
             commands,
             close: Mutex::new(None),
@@ -117,6 +119,7 @@ impl EngineSocket {
             transport: Mutex::new(transport),
             slow_consumer_timeout: config.slow_consumer_timeout,
             full_since: Mutex::new(None),
+            full: AtomicBool::new(false),
         });
         let channels = SocketChannels {
             messages: messages_rx,
@@ -139,6 +142,10 @@ impl EngineSocket {
     }
 
     /// The handshake request's method, URI (with its query), headers and extensions.
+    ///
+    /// The header values and the URI are copies, made once at the handshake, so that a
+    /// session does not keep its connection's read buffer (8 KiB or more) alive: an
+    /// extension added by a middleware should hold owned data for the same reason.
     pub fn request(&self) -> &http::request::Parts {
         &self.shared.request
     }
@@ -159,26 +166,58 @@ impl EngineSocket {
     }
 
     /// Applies the slow-consumer policy: a queue that stays full past the configured
-    /// time closes the session with "transport error" (slow consumer).
+    /// time closes the session with "transport error" (slow consumer). The driver also
+    /// watches the time while it cannot drain the queue ([`EngineSocket::slow_consumer`]),
+    /// so the policy holds when the application stops sending.
     fn track_fullness(&self, failure: Option<&SendError>) {
         let Some(limit) = self.shared.slow_consumer_timeout else {
             return;
         };
-        let Ok(mut full_since) = self.shared.full_since.lock() else {
-            return;
-        };
         match failure {
             Some(SendError::Full) => {
+                let Ok(mut full_since) = self.shared.full_since.lock() else {
+                    return;
+                };
                 let now = Instant::now();
                 let since = *full_since.get_or_insert(now);
+                self.shared.full.store(true, Ordering::Release);
                 if now.saturating_duration_since(since) >= limit {
                     drop(full_since);
                     tracing::debug!(sid = %self.sid(), "slow consumer: closing");
                     self.close_with(CloseReason::TransportError(TransportError::SlowConsumer));
                 }
             }
-            None => *full_since = None,
-            Some(_) => {}
+            // The common case, a send that got through with no full queue before it,
+            // takes no lock.
+            None if self.shared.full.load(Ordering::Acquire) => {
+                if let Ok(mut full_since) = self.shared.full_since.lock() {
+                    *full_since = None;
+                    self.shared.full.store(false, Ordering::Release);
+                }
+            }
+            None | Some(_) => {}
+        }
+    }
+
+    /// Resolves once the queue has stayed full for the slow-consumer timeout (never
+    /// without one). The driver waits on it while it cannot take from the queue.
+    pub(super) async fn slow_consumer(&self) {
+        let Some(limit) = self.shared.slow_consumer_timeout else {
+            return std::future::pending().await;
+        };
+        let step = (limit / 4).max(Duration::from_millis(5));
+        loop {
+            tokio::time::sleep(step).await;
+            let full_for = self
+                .shared
+                .full_since
+                .lock()
+                .ok()
+                .and_then(|since| since.map(|since| since.elapsed()));
+            if full_for.is_some_and(|full_for| full_for >= limit) {
+                tracing::debug!(sid = %self.sid(), "slow consumer: closing");
+                return;
+            }
         }
     }
 
@@ -284,4 +323,31 @@ impl EngineSocket {
             self.shared.close_notify.notified().await;
         }
     }
+}
+
+/// Copies the parts of the request that hold slices of the connection's read buffer (the
+/// header values, the URI, and axum's `OriginalUri` extension) into allocations of their own, so that keeping them for the
+/// life of the session does not also keep that buffer (8 KiB or more) alive.
+fn detach_request(mut parts: http::request::Parts) -> http::request::Parts {
+    let mut headers = http::HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        let mut copy = match http::HeaderValue::from_bytes(value.as_bytes()) {
+            Ok(copy) => copy,
+            Err(_) => value.clone(),
+        };
+        copy.set_sensitive(value.is_sensitive());
+        headers.append(name.clone(), copy);
+    }
+    parts.headers = headers;
+    // axum's router keeps the request's URI as it came, a slice of the same buffer.
+    #[cfg(feature = "axum")]
+    if let Some(original) = parts.extensions.get_mut::<axum::extract::OriginalUri>() {
+        if let Ok(uri) = http::Uri::try_from(original.0.to_string()) {
+            original.0 = uri;
+        }
+    }
+    if let Ok(uri) = http::Uri::try_from(parts.uri.to_string()) {
+        parts.uri = uri;
+    }
+    parts
 }
