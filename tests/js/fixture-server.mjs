@@ -58,6 +58,11 @@ const withAck = (args, then) => {
   if (typeof args.at(-1) === "function") then(args.pop());
 };
 
+/** For the client's retry queue: the `retry` events in the order they arrived, and how
+ * many times each key was seen. */
+const retryLog = [];
+const retryCounts = new Map();
+
 const root = io.of("/");
 root.on("connection", (socket) => {
   socket.emit("auth", socket.handshake.auth);
@@ -95,6 +100,16 @@ root.on("connection", (socket) => {
       ack(answers);
     }),
   );
+
+  socket.on("retry", (key, failures, ...rest) =>
+    withAck(rest, (ack) => {
+      const count = (retryCounts.get(key) || 0) + 1;
+      retryCounts.set(key, count);
+      retryLog.push(key);
+      if (count > failures) ack(count);
+    }),
+  );
+  socket.on("retry-log", (...args) => withAck(args, (ack) => ack(retryLog)));
 
   socket.on("disconnect", (reason) => console.log(`disconnect / ${socket.id} ${reason}`));
 });

@@ -8,14 +8,16 @@
 #![allow(clippy::print_stdout)]
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     net::{Ipv4Addr, SocketAddr},
+    sync::Mutex,
     time::Duration,
 };
 
 use example_echo::{Options, app_with, custom_namespace, listen, main_namespace};
 use socketio_server::{
-    AckError, AckSender, Args, ConnectError, DisconnectReason, Handshake, Namespace, Socket, Value,
+    AckError, AckSender, Args, ConnectError, Data, DisconnectReason, Handshake, Namespace, Socket,
+    Value,
 };
 
 async fn print_disconnect(socket: Socket, reason: DisconnectReason) {
@@ -56,6 +58,44 @@ fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
+/// For the client's retry queue: the `retry` events in the order they arrived, and how
+/// many times each key was seen.
+static RETRIES: Mutex<Retries> = Mutex::new(Retries {
+    log: Vec::new(),
+    counts: None,
+});
+
+struct Retries {
+    log: Vec<String>,
+    counts: Option<HashMap<String, u64>>,
+}
+
+async fn retry(ack: AckSender, Data((key, failures)): Data<(String, u64)>) {
+    let count = {
+        let mut retries = RETRIES.lock().unwrap_or_else(|err| err.into_inner());
+        retries.log.push(key.clone());
+        let count = retries
+            .counts
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_insert(0);
+        *count += 1;
+        *count
+    };
+    if count > failures {
+        let _ = ack.send(&count);
+    }
+}
+
+async fn retry_log(ack: AckSender) {
+    let log = RETRIES
+        .lock()
+        .unwrap_or_else(|err| err.into_inner())
+        .log
+        .clone();
+    let _ = ack.send(&log);
+}
+
 async fn only_secret(handshake: Handshake) -> Result<(), ConnectError> {
     let token = handshake
         .auth()
@@ -87,6 +127,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let main = main_namespace()
         .on("server-ack", server_ack)
         .on("handshake", handshake)
+        .on("retry", retry)
+        .on("retry-log", retry_log)
         .on("disconnect-me", |socket: Socket| async move {
             let _ = socket.disconnect();
         })
