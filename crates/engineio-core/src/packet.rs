@@ -144,6 +144,14 @@ impl Packet {
     pub fn to_frame(&self) -> Frame {
         match self {
             Self::Message(Message::Binary(data)) => Frame::Binary(data.clone()),
+            // The hot path, once per message and receiver: built as a `String`, so that
+            // the text is not validated as UTF-8 once more.
+            Self::Message(Message::Text(text)) => {
+                let mut out = String::with_capacity(1 + text.len());
+                out.push(char::from(MESSAGE));
+                out.push_str(text);
+                Frame::Text(ByteString::from(out))
+            }
             _ => {
                 let mut out = BytesMut::with_capacity(1 + self.data_len_hint());
                 self.encode_text(&mut out);

@@ -14,7 +14,7 @@ use bytestring::ByteString;
 use engineio_core::{CloseReason, Message};
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use socketio_core::{Args, Decoder, Packet, PacketKind, Value};
-use tokio::{sync::mpsc, time::Sleep};
+use tokio::time::Sleep;
 
 use crate::{
     ConnectError, DisconnectReason, Handshake, Room, Socket, SocketIo,
@@ -46,27 +46,24 @@ pub(crate) struct Connection {
     /// Namespaces whose admission (recovery lookup, middlewares) is under way.
     admitting: HashSet<ByteString>,
     work: FuturesUnordered<BoxFuture<Done>>,
-    events: mpsc::UnboundedReceiver<ConnEvent>,
     connect_timeout: Option<Pin<Box<Sleep>>>,
     closed: bool,
 }
 
 impl Connection {
     pub(crate) fn new(io: SocketIo, engine: EngineSocket) -> Self {
-        let (events_tx, events) = mpsc::unbounded_channel();
         let decoder = io.inner.parser.decoder();
         let timeout = io.inner.config.connect_timeout;
         Self {
             shared: Arc::new(ConnShared {
                 engine,
                 io,
-                events: events_tx,
+                events: crate::mailbox::Mailbox::new(),
             }),
             decoder,
             sockets: HashMap::new(),
             admitting: HashSet::new(),
             work: FuturesUnordered::new(),
-            events,
             connect_timeout: Some(Box::pin(tokio::time::sleep(timeout))),
             closed: false,
         }
@@ -371,7 +368,11 @@ impl EngineConnection for Connection {
                 }
             }
         }
-        while let Poll::Ready(Some(event)) = self.events.poll_recv(cx) {
+        let events = match self.shared.events.poll_take(cx) {
+            Poll::Ready(events) => events,
+            Poll::Pending => Vec::new(),
+        };
+        for event in events {
             let ConnEvent::Disconnect(nsp, sid) = event;
             if self
                 .sockets

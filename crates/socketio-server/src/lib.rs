@@ -35,6 +35,7 @@ mod error;
 mod handler;
 mod handshake;
 mod io;
+mod mailbox;
 mod namespace;
 mod operator;
 mod parser;

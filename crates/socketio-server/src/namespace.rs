@@ -288,7 +288,7 @@ pub(crate) struct NamespaceInner {
     pub(crate) name: ByteString,
     pub(crate) handlers: Arc<Namespace>,
     pub(crate) params: Vec<(String, String)>,
-    pub(crate) sockets: RwLock<HashMap<Sid, Socket>>,
+    pub(crate) sockets: RwLock<HashMap<Sid, Socket, foldhash::fast::RandomState>>,
     /// Acknowledgement ids, shared by the namespace's sockets so that a broadcast
     /// carries one id for all its receivers.
     next_ack: AtomicU64,
@@ -304,17 +304,13 @@ impl NamespaceInner {
             name,
             handlers,
             params,
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(HashMap::default()),
             next_ack: AtomicU64::new(0),
         }
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {
         self.next_ack.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub(crate) fn socket(&self, sid: &Sid) -> Option<Socket> {
-        self.sockets.read().ok()?.get(sid).cloned()
     }
 
     pub(crate) fn add(&self, socket: Socket) {
@@ -326,6 +322,29 @@ impl NamespaceInner {
     pub(crate) fn remove(&self, sid: &Sid) {
         if let Ok(mut sockets) = self.sockets.write() {
             sockets.remove(sid);
+        }
+    }
+
+    /// Calls `each` with every local socket a broadcast with `opts` selects, under one
+    /// read lock of the socket table.
+    pub(crate) fn each_target(
+        &self,
+        adapter: &dyn crate::adapter::Adapter,
+        opts: &crate::adapter::BroadcastOptions,
+        each: impl FnMut(&Socket),
+    ) {
+        // The whole namespace, the most common broadcast, needs no room lookup.
+        let everyone = opts.rooms.is_empty() && opts.except.is_empty();
+        let targets = (!everyone).then(|| adapter.local_targets(&self.name, opts));
+        let Ok(sockets) = self.sockets.read() else {
+            return;
+        };
+        match targets {
+            None => sockets.values().for_each(each),
+            Some(targets) => targets
+                .iter()
+                .filter_map(|sid| sockets.get(sid))
+                .for_each(each),
         }
     }
 

@@ -142,12 +142,12 @@ impl BroadcastOperator {
 
     /// The local sockets selected.
     pub fn sockets(&self) -> Vec<Socket> {
-        self.io
-            .adapter
-            .local_targets(&self.ns.name, &self.opts)
-            .iter()
-            .filter_map(|sid| self.ns.socket(sid))
-            .collect()
+        let mut sockets = Vec::new();
+        self.ns
+            .each_target(self.io.adapter.as_ref(), &self.opts, |socket| {
+                sockets.push(socket.clone());
+            });
+        sockets
     }
 
     /// The sockets selected on every node: this one's, then the others' (through the
@@ -202,23 +202,21 @@ impl BroadcastOperator {
         let packet = Packet::event(self.ns.name.clone(), event, args, None);
         let encoded = self.io.parser.encode(&packet)?;
         let mut delivery = Delivery::default();
-        for sid in self.io.adapter.local_targets(&self.ns.name, &self.opts) {
-            let Some(socket) = self.ns.socket(&sid) else {
-                continue;
-            };
-            if self.opts.volatile && !socket.is_ready() {
-                delivery.dropped += 1;
-                self.io.count_volatile_drop();
-                continue;
-            }
-            match socket.send_encoded(&encoded) {
-                Ok(()) => delivery.sent += 1,
-                Err(err) => {
-                    tracing::debug!(socket = %socket.id(), %err, "broadcast not queued");
-                    delivery.failed += 1;
+        self.ns
+            .each_target(self.io.adapter.as_ref(), &self.opts, |socket| {
+                if self.opts.volatile && !socket.is_ready() {
+                    delivery.dropped += 1;
+                    self.io.count_volatile_drop();
+                    return;
                 }
-            }
-        }
+                match socket.send_encoded(&encoded) {
+                    Ok(()) => delivery.sent += 1,
+                    Err(err) => {
+                        tracing::debug!(socket = %socket.id(), %err, "broadcast not queued");
+                        delivery.failed += 1;
+                    }
+                }
+            });
         Ok(delivery)
     }
 
@@ -243,19 +241,17 @@ impl BroadcastOperator {
         let packet = Packet::event(self.ns.name.clone(), event, args.clone(), Some(id));
         let encoded = self.io.parser.encode(&packet)?;
         let local = FuturesUnordered::new();
-        for sid in self.io.adapter.local_targets(&self.ns.name, &self.opts) {
-            let Some(socket) = self.ns.socket(&sid) else {
-                continue;
-            };
-            let answer = socket.send_encoded_with_ack(id, &encoded, timeout);
-            let socket = Some(ByteString::from(socket.id()));
-            local.push(Box::pin(async move {
-                Ack {
-                    socket,
-                    answer: answer.await,
-                }
-            }) as BoxFuture<Ack>);
-        }
+        self.ns
+            .each_target(self.io.adapter.as_ref(), &self.opts, |socket| {
+                let answer = socket.send_encoded_with_ack(id, &encoded, timeout);
+                let socket = Some(ByteString::from(socket.id()));
+                local.push(Box::pin(async move {
+                    Ack {
+                        socket,
+                        answer: answer.await,
+                    }
+                }) as BoxFuture<Ack>);
+            });
         if self.opts.local {
             return Ok(AckStream {
                 inner: Box::pin(local),

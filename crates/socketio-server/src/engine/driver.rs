@@ -5,8 +5,8 @@ use std::{pin::pin, sync::Arc, time::Instant};
 
 use bytes::Bytes;
 use engineio_core::{
-    CloseReason, DecodeError, Event, Frame, Message, RequestError, ServerSession, Transmit,
-    TransportError, TransportKind,
+    CloseReason, DecodeError, Event, Frame, RequestError, ServerSession, Transmit, TransportError,
+    TransportKind,
 };
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
@@ -117,10 +117,15 @@ impl Driver {
                     Some(command) => self.handle_command(command),
                     None => self.session.close(CloseReason::ServerShuttingDown, now()),
                 },
-                message = self.channels.messages.recv(), if accept_messages => match message {
-                    Some(message) => self.take_messages(message),
-                    None => self.session.close(CloseReason::ForcedClose, now()),
-                },
+                open = std::future::poll_fn(|cx| self.socket.outbox().poll_ready(cx)),
+                    if accept_messages =>
+                {
+                    if open {
+                        self.take_messages();
+                    } else {
+                        self.session.close(CloseReason::ForcedClose, now());
+                    }
+                }
                 frame = next_frame(&mut self.ws), if read_ws => self.handle_ws_input(frame),
                 // Boxed, as the other rare paths: the loop's future lives as long as the
                 // session, and its size is the size of its largest state.
@@ -154,20 +159,18 @@ impl Driver {
         }
     }
 
-    /// Hands `first` and what else is queued (up to a batch, while the session's buffer
-    /// has room) to the session.
-    fn take_messages(&mut self, first: Message) {
-        let mut next = Some(first);
-        let mut taken = 0;
-        while let Some(message) = next.take() {
-            if let Err(err) = self.session.send(message) {
+    /// Hands what is queued, up to a batch, to the session.
+    fn take_messages(&mut self) {
+        let session = &mut self.session;
+        self.socket.outbox().take(MESSAGE_BATCH, |message| {
+            if session.is_send_buffer_full() {
+                return Some(message);
+            }
+            if let Err(err) = session.send(message) {
                 tracing::debug!(%err, "message dropped: session no longer accepts sends");
             }
-            taken += 1;
-            if taken < MESSAGE_BATCH && !self.session.is_send_buffer_full() {
-                next = self.channels.messages.try_recv().ok();
-            }
-        }
+            None
+        });
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -304,7 +307,7 @@ impl Driver {
                 }
                 Event::Closed(reason) => {
                     tracing::debug!(%reason, "session closed");
-                    self.channels.messages.close();
+                    self.socket.outbox().close();
                     if let Some(connection) = self.connection.as_mut() {
                         connection.on_close(reason);
                     }

@@ -6,6 +6,7 @@ mod body;
 mod builder;
 mod driver;
 mod layer;
+mod outbox;
 mod request;
 mod socket;
 mod websocket;

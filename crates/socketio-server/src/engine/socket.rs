@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use engineio_core::{CloseReason, Message, SendError, Sid, TransportError, TransportKind};
 use tokio::sync::{Notify, mpsc};
 
-use super::{EngineConfig, driver::Command};
+use super::{EngineConfig, driver::Command, outbox::Outbox};
 
 /// What the application does with sessions: for each new session it makes the
 /// [`EngineConnection`] that receives that session's events.
@@ -69,7 +69,7 @@ pub struct EngineSocket {
 struct Shared {
     sid: Sid,
     request: http::request::Parts,
-    messages: mpsc::Sender<Message>,
+    outbox: Outbox,
     commands: mpsc::Sender<Command>,
     close: Mutex<Option<CloseReason>>,
     /// Whether `close` holds a reason: read on every turn of the driver's loop, so it
@@ -95,7 +95,6 @@ impl fmt::Debug for EngineSocket {
 
 /// The driver's ends of a session's channels.
 pub(super) struct SocketChannels {
-    pub(super) messages: mpsc::Receiver<Message>,
     pub(super) commands: mpsc::Receiver<Command>,
 }
 
@@ -106,12 +105,11 @@ impl EngineSocket {
         request: http::request::Parts,
         config: &EngineConfig,
     ) -> (Self, SocketChannels) {
-        let (messages, messages_rx) = mpsc::channel(config.message_queue);
         let (commands, commands_rx) = mpsc::channel(8);
         let shared = Arc::new(Shared {
             sid,
             request: detach_request(request),
-            messages,
+            outbox: Outbox::new(config.message_queue),
             commands,
             close: Mutex::new(None),
             close_asked: AtomicBool::new(false),
@@ -122,7 +120,6 @@ impl EngineSocket {
             full: AtomicBool::new(false),
         });
         let channels = SocketChannels {
-            messages: messages_rx,
             commands: commands_rx,
         };
         (Self { shared }, channels)
@@ -155,12 +152,8 @@ impl EngineSocket {
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         let sent = self
             .shared
-            .messages
-            .try_send(message.into())
-            .map_err(|err| match err {
-                mpsc::error::TrySendError::Full(_) => SendError::Full,
-                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-            });
+            .outbox
+            .push_all(1, std::iter::once(message.into()));
         self.track_fullness(sent.as_ref().err());
         sent
     }
@@ -231,20 +224,9 @@ impl EngineSocket {
         if count == 0 {
             return Ok(());
         }
-        let permits = self
-            .shared
-            .messages
-            .try_reserve_many(count)
-            .map_err(|err| match err {
-                mpsc::error::TrySendError::Full(()) => SendError::Full,
-                mpsc::error::TrySendError::Closed(()) => SendError::Closed,
-            });
-        self.track_fullness(permits.as_ref().err());
-        let permits = permits?;
-        for (permit, message) in permits.zip(messages) {
-            permit.send(message);
-        }
-        Ok(())
+        let sent = self.shared.outbox.push_all(count, messages);
+        self.track_fullness(sent.as_ref().err());
+        sent
     }
 
     /// [`send_all`](Self::send_all), waiting while the queue has no room for all the
@@ -257,25 +239,15 @@ impl EngineSocket {
         if count == 0 {
             return Ok(());
         }
-        let permits = self
-            .shared
-            .messages
-            .reserve_many(count)
-            .await
-            .map_err(|_| SendError::Closed)?;
-        for (permit, message) in permits.zip(messages) {
-            permit.send(message);
-        }
-        Ok(())
+        self.shared.outbox.push_all_wait(count, messages).await
     }
 
     /// Queues a message, waiting while the outgoing queue is full.
     pub async fn send_wait(&self, message: impl Into<Message>) -> Result<(), SendError> {
         self.shared
-            .messages
-            .send(message.into())
+            .outbox
+            .push_all_wait(1, std::iter::once(message.into()))
             .await
-            .map_err(|_| SendError::Closed)
     }
 
     /// Closes the session; queued messages are delivered first.
@@ -285,13 +257,12 @@ impl EngineSocket {
 
     /// How many messages wait in the outgoing queue.
     pub fn queued(&self) -> usize {
-        let messages = &self.shared.messages;
-        messages.max_capacity() - messages.capacity()
+        self.shared.outbox.len()
     }
 
     /// Whether the session is closed.
     pub fn is_closed(&self) -> bool {
-        self.shared.messages.is_closed()
+        self.shared.outbox.is_closed()
     }
 
     pub(crate) fn close_with(&self, reason: CloseReason) {
@@ -300,6 +271,10 @@ impl EngineSocket {
         }
         self.shared.close_asked.store(true, Ordering::Release);
         self.shared.close_notify.notify_one();
+    }
+
+    pub(super) fn outbox(&self) -> &Outbox {
+        &self.shared.outbox
     }
 
     pub(super) fn commands(&self) -> &mpsc::Sender<Command> {

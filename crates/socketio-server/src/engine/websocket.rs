@@ -8,10 +8,16 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{
-        self, Message as WsMessage, Utf8Bytes,
+        self, Message as WsMessage,
         error::CapacityError,
         handshake::derive_accept_key,
-        protocol::{Role, WebSocketConfig},
+        protocol::{
+            Role, WebSocketConfig,
+            frame::{
+                Frame as WsFrame,
+                coding::{Data, OpCode},
+            },
+        },
     },
 };
 
@@ -89,10 +95,13 @@ pub(super) fn from_ws_message(message: WsMessage) -> Result<Option<Frame>, ()> {
 /// The WebSocket message that carries an Engine.IO frame.
 pub(super) fn to_ws_message(frame: Frame) -> WsMessage {
     match frame {
-        Frame::Text(text) => {
-            let bytes = text.into_bytes();
-            WsMessage::Text(Utf8Bytes::try_from(bytes).unwrap_or_default())
-        }
+        // Sent as a ready-made text frame: `Message::Text` would want the text as
+        // tungstenite's string type, and converting checks the UTF-8 once more.
+        Frame::Text(text) => WsMessage::Frame(WsFrame::message(
+            text.into_bytes(),
+            OpCode::Data(Data::Text),
+            true,
+        )),
         Frame::Binary(data) => WsMessage::Binary(data),
     }
 }

@@ -17,7 +17,7 @@ use bytestring::ByteString;
 use engineio_core::{Sid, TransportKind};
 use serde::{Serialize, de::DeserializeOwned};
 use socketio_core::{Args, Packet, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::{
     AckError, EmitError, Handshake, NsParams, SocketIo,
@@ -39,7 +39,7 @@ pub(crate) enum ConnEvent {
 pub(crate) struct ConnShared {
     pub(crate) engine: EngineSocket,
     pub(crate) io: SocketIo,
-    pub(crate) events: mpsc::UnboundedSender<ConnEvent>,
+    pub(crate) events: crate::mailbox::Mailbox<ConnEvent>,
 }
 
 /// A client connected to a namespace: emit to it, wait for its acknowledgements, put it
@@ -376,7 +376,7 @@ impl Socket {
         let encoded = self.parser().encode(&Packet::disconnect(self.ns()))?;
         // The client learns first; a full queue must not keep the socket in.
         let _ = self.send_encoded(&encoded);
-        let _ = self.inner.conn.events.send(ConnEvent::Disconnect(
+        self.inner.conn.events.push(ConnEvent::Disconnect(
             self.inner.ns.name.clone(),
             self.sid().clone(),
         ));

@@ -1,0 +1,171 @@
+//! A session's outgoing queue: many producers (handlers, broadcasts, any task), one
+//! consumer (the session's driver).
+//!
+//! A bounded channel would do, but this is the path every message to every client takes,
+//! a broadcast to N clients takes it N times, and a server holds one queue per client.
+//! So the queue is a `VecDeque` under a mutex that is never held for more than a few
+//! pushes or pops: it allocates nothing until a message is queued, keeps its capacity
+//! between batches, and wakes the driver only when it goes from empty to non-empty.
+
+use std::{
+    collections::VecDeque,
+    sync::{Mutex, MutexGuard},
+    task::{Context, Poll},
+};
+
+use engineio_core::{Message, SendError};
+use futures_util::task::AtomicWaker;
+use tokio::sync::Notify;
+
+pub(super) struct Outbox {
+    state: Mutex<State>,
+    capacity: usize,
+    /// The driver, when it waits for messages.
+    driver: AtomicWaker,
+    /// Producers waiting for room.
+    room: Notify,
+}
+
+struct State {
+    queue: VecDeque<Message>,
+    closed: bool,
+    /// Producers waiting for room: the driver notifies them only when there are some.
+    waiting: usize,
+}
+
+impl Outbox {
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                closed: false,
+                waiting: 0,
+            }),
+            capacity: capacity.max(1),
+            driver: AtomicWaker::new(),
+            room: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, SendError> {
+        // A poisoned queue (a panic while it was held) counts as a closed one.
+        self.state.lock().map_err(|_| SendError::Closed)
+    }
+
+    /// Queues all the messages, in order, or none of them. A group larger than the whole
+    /// queue is accepted when the queue is empty, so that no packet is unsendable.
+    pub(super) fn push_all(
+        &self,
+        count: usize,
+        messages: impl Iterator<Item = Message>,
+    ) -> Result<(), SendError> {
+        let was_empty = {
+            let mut state = self.lock()?;
+            if state.closed {
+                return Err(SendError::Closed);
+            }
+            let len = state.queue.len();
+            if len + count > self.capacity && len > 0 {
+                return Err(SendError::Full);
+            }
+            state.queue.extend(messages);
+            len == 0
+        };
+        if was_empty {
+            self.driver.wake();
+        }
+        Ok(())
+    }
+
+    /// [`push_all`](Self::push_all), waiting while the queue has no room.
+    pub(super) async fn push_all_wait(
+        &self,
+        count: usize,
+        messages: impl Iterator<Item = Message>,
+    ) -> Result<(), SendError> {
+        let mut messages = Some(messages);
+        loop {
+            let notified = self.room.notified();
+            let mut notified = std::pin::pin!(notified);
+            {
+                let mut state = self.lock()?;
+                if state.closed {
+                    return Err(SendError::Closed);
+                }
+                let len = state.queue.len();
+                if len + count <= self.capacity || len == 0 {
+                    state.queue.extend(messages.take().into_iter().flatten());
+                    drop(state);
+                    if len == 0 {
+                        self.driver.wake();
+                    }
+                    return Ok(());
+                }
+                // Registered before the lock is let go: room made from now on is seen.
+                notified.as_mut().enable();
+                state.waiting += 1;
+            }
+            notified.await;
+            let mut state = self.lock()?;
+            state.waiting = state.waiting.saturating_sub(1);
+        }
+    }
+
+    /// Ready with `true` when messages wait, with `false` when none do and the queue is
+    /// closed; otherwise registers the driver's waker.
+    pub(super) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let Ok(state) = self.state.lock() else {
+            return Poll::Ready(false);
+        };
+        if !state.queue.is_empty() {
+            return Poll::Ready(true);
+        }
+        if state.closed {
+            return Poll::Ready(false);
+        }
+        // Producers wake the driver when they find the queue empty, under the same lock
+        // as this check: registering before letting it go cannot miss them.
+        self.driver.register(cx.waker());
+        Poll::Pending
+    }
+
+    /// Hands up to `max` queued messages to `each`, in order, until it gives one back:
+    /// that one stays first in the queue.
+    pub(super) fn take(&self, max: usize, mut each: impl FnMut(Message) -> Option<Message>) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        for _ in 0..max {
+            let Some(message) = state.queue.pop_front() else {
+                break;
+            };
+            if let Some(refused) = each(message) {
+                state.queue.push_front(refused);
+                break;
+            }
+        }
+        let waiting = state.waiting > 0;
+        drop(state);
+        if waiting {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// Refuses further messages; those queued can still be taken.
+    pub(super) fn close(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.closed = true;
+        }
+        self.room.notify_waiters();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub(super) fn is_closed(&self) -> bool {
+        self.state.lock().map_or(true, |state| state.closed)
+    }
+
+    /// How many messages wait.
+    pub(super) fn len(&self) -> usize {
+        self.state.lock().map_or(0, |state| state.queue.len())
+    }
+}
