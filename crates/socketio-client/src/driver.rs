@@ -657,14 +657,20 @@ impl Driver {
         let pid = field("pid");
         let now = Instant::now();
         let mut fx = Effects::default();
-        let buffered: Vec<Packet> = {
+        let (received, buffered): (Vec<_>, Vec<Packet>) = {
             let mut state = core.lock();
             state.recovered = pid.is_some() && state.pid == pid;
             state.pid = pid;
             state.id = Some(sid);
             state.connected = true;
-            state.send_buffer.drain(..).collect()
+            (
+                state.receive_buffer.drain(..).collect(),
+                state.send_buffer.drain(..).collect(),
+            )
         };
+        for (event, args, ack) in received {
+            self.deliver(core, event, args, ack);
+        }
         for packet in &buffered {
             self.send_packet(packet);
         }
@@ -684,10 +690,6 @@ impl Driver {
     ) {
         {
             let mut state = core.lock();
-            if !state.connected {
-                tracing::debug!(nsp = %core.nsp, %event, "an event before CONNECT, dropped");
-                return;
-            }
             if state.pid.is_some() {
                 // Connection state recovery: the server appends the offset.
                 if let Some(Value::String(offset)) =
@@ -696,7 +698,21 @@ impl Driver {
                     state.offset = Some(offset);
                 }
             }
+            if !state.connected {
+                // A recovering server sends the missed events before its CONNECT: they
+                // are delivered once it comes, as the official client does.
+                if state.receive_buffer.len() < core.options.max_buffered_packets {
+                    state.receive_buffer.push_back((event, args, ack));
+                } else {
+                    tracing::warn!(nsp = %core.nsp, %event, "an event before CONNECT dropped: the buffer is full");
+                }
+                return;
+            }
         }
+        self.deliver(core, event, args, ack);
+    }
+
+    fn deliver(&mut self, core: &Arc<SocketCore>, event: ByteString, args: Args, ack: Option<u64>) {
         let Some(socket) = self.socket_handle(core) else {
             return;
         };

@@ -85,6 +85,9 @@ pub(crate) struct SocketState {
     pub(crate) pid: Option<String>,
     pub(crate) offset: Option<String>,
     pub(crate) recovered: bool,
+    /// Events that arrived before the CONNECT (a recovering server sends the missed
+    /// ones first), delivered in order on connect.
+    pub(crate) receive_buffer: VecDeque<(ByteString, Args, Option<u64>)>,
     /// Packets emitted while disconnected, sent in order on connect.
     pub(crate) send_buffer: VecDeque<Packet>,
     next_ack: u64,
