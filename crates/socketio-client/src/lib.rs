@@ -73,3 +73,8 @@ pub use manager::Manager;
 pub use reason::DisconnectReason;
 pub use socket::{Emitter, Socket, SocketBuilder};
 pub use socketio_core::{Args, Value};
+
+/// The examples of the README, compiled as documentation tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
