@@ -145,9 +145,18 @@ async fn round_trip_websocket(fixture: Fixture) {
 async fn round_trip_upgrade(fixture: Fixture) {
     let server = fixture.start(&[]).await;
     let manager = manager(&server.url(), Transports::Both);
+    let mut manager_events = manager.events();
     let socket = manager.socket("/").connect().await.unwrap();
     let mut events = socket.events();
-    for i in 0..20u32 {
+    // Messages sent during the upgrade keep their order.
+    for i in 0..10u32 {
+        socket.emit("message", &i).unwrap();
+    }
+    next_manager(&mut manager_events, "upgrade", |event| {
+        *event == ManagerEvent::Upgrade
+    })
+    .await;
+    for i in 10..20u32 {
         socket.emit("message", &i).unwrap();
     }
     for i in 0..20u32 {
@@ -472,7 +481,40 @@ async fn catch_all_order(fixture: Fixture) {
     );
 }
 
+/// The npm `socket.io-msgpack-parser` format, binary included.
+async fn msgpack_round_trip(fixture: Fixture) {
+    let server = fixture.start(&["--parser", "msgpack"]).await;
+    for transports in [Transports::Polling, Transports::WebSocket] {
+        let socket = Manager::builder(server.url())
+            .transports(transports)
+            .parser(socketio_client::ParserKind::Msgpack)
+            .build()
+            .unwrap()
+            .socket("/")
+            .connect()
+            .await
+            .unwrap();
+        let mut events = socket.events();
+        socket
+            .emit_args("echo", Args::from_values(binary_args()))
+            .unwrap();
+        assert_eq!(
+            next_event(&mut events, "echo").await.to_values().unwrap(),
+            binary_args(),
+            "{transports:?}"
+        );
+        let answer = within(
+            "ack",
+            socket.emit_args_with_ack("ack", Args::from_values(binary_args())),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.to_values().unwrap(), binary_args());
+    }
+}
+
 both! {
+    msgpack_round_trips => msgpack_round_trip;
     connect_and_round_trip_over_polling => round_trip_polling;
     connect_and_round_trip_over_websocket => round_trip_websocket;
     connect_and_round_trip_after_upgrade => round_trip_upgrade;

@@ -943,7 +943,7 @@ impl Driver {
                 }
             }
             ClientEvent::Ping => self.emit(ManagerEvent::Ping),
-            ClientEvent::Upgraded => tracing::debug!("upgraded to WebSocket"),
+            ClientEvent::Upgraded => self.emit(ManagerEvent::Upgrade),
             ClientEvent::UpgradeFailed => tracing::debug!("the upgrade to WebSocket failed"),
             ClientEvent::Closed(_) | _ => {}
         }

@@ -71,6 +71,8 @@ pub enum ManagerEvent {
     Open,
     /// The server pinged.
     Ping,
+    /// The connection moved from long-polling to WebSocket (the engine's `upgrade`).
+    Upgrade,
     /// Opening the connection failed (the message says why, e.g. "timeout").
     Error(String),
     /// The connection closed.

@@ -246,6 +246,11 @@ impl Socket {
         self.emitter().emit_with_ack(event, args)
     }
 
+    /// [`Socket::emit_with_ack`] with arguments as they are.
+    pub fn emit_args_with_ack(&self, event: &str, args: Args) -> AckFuture {
+        self.emitter().emit_args_with_ack(event, args)
+    }
+
     /// An emitter with a timeout for the acknowledgements of its emits.
     pub fn timeout(&self, timeout: Duration) -> Emitter {
         self.emitter().timeout(timeout)
