@@ -407,7 +407,7 @@ impl Driver {
             self.websocket_first = !self.websocket_first;
         }
         self.emit(ManagerEvent::Error(error.to_owned()));
-        let err = ConnectError::Disconnected("connection failed");
+        let err = ConnectError::Connection(error.to_owned());
         for core in self.sockets.values() {
             if !core.lock().connected {
                 self.dispatch_reserved(
@@ -526,22 +526,7 @@ impl Driver {
             let state = core.lock();
             (state.pid.clone(), state.offset.clone())
         };
-        let data = match (pid, auth) {
-            (Some(pid), auth) => {
-                let mut map = match auth {
-                    Value::Object(map) => map,
-                    _ => Default::default(),
-                };
-                map.entry("pid".to_owned()).or_insert(Value::from(pid));
-                if let Some(offset) = offset {
-                    map.entry("offset".to_owned())
-                        .or_insert(Value::from(offset));
-                }
-                Some(Value::Object(map))
-            }
-            (None, Value::Null) => None,
-            (None, auth) => Some(auth),
-        };
+        let data = connect_data(auth, pid, offset);
         self.send_packet(&Packet::connect(core.nsp.clone(), data));
     }
 
@@ -1017,6 +1002,28 @@ impl Driver {
     }
 }
 
+/// The data of a CONNECT: the auth, with the recovery's `pid` and `offset` added when
+/// the socket had a session to recover (as the official client, the auth's own keys
+/// win).
+fn connect_data(auth: Value, pid: Option<String>, offset: Option<String>) -> Option<Value> {
+    match (pid, auth) {
+        (Some(pid), auth) => {
+            let mut map = match auth {
+                Value::Object(map) => map,
+                _ => Default::default(),
+            };
+            map.entry("pid".to_owned()).or_insert(Value::from(pid));
+            if let Some(offset) = offset {
+                map.entry("offset".to_owned())
+                    .or_insert(Value::from(offset));
+            }
+            Some(Value::Object(map))
+        }
+        (None, Value::Null) => None,
+        (None, auth) => Some(auth),
+    }
+}
+
 /// An input for the session an IO report is about.
 type SessionInput = Box<dyn FnOnce(&mut ClientSession)>;
 
@@ -1053,4 +1060,25 @@ async fn run_dispatch(mut rx: mpsc::UnboundedReceiver<Dispatch>) {
         }
     }
     while running.next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_data_carries_the_recovery_fields_beside_the_auth() {
+        let auth = Value::from(serde_json::json!({ "token": "t" }));
+        assert_eq!(connect_data(auth.clone(), None, None), Some(auth.clone()));
+        assert_eq!(connect_data(Value::Null, None, None), None);
+        let data = connect_data(auth, Some("p".to_owned()), Some("o".to_owned()));
+        assert_eq!(
+            data,
+            Some(Value::from(
+                serde_json::json!({ "token": "t", "pid": "p", "offset": "o" })
+            ))
+        );
+        let data = connect_data(Value::Null, Some("p".to_owned()), None);
+        assert_eq!(data, Some(Value::from(serde_json::json!({ "pid": "p" }))));
+    }
 }

@@ -74,6 +74,10 @@ pub enum ConnectError {
         /// The error's data (`err.data` on a Node server), `Null` when none.
         data: Value,
     },
+    /// The connection to the server failed (the Manager keeps trying while reconnection
+    /// is on): the reason, such as "timeout" or "transport error".
+    #[error("the connection failed: {0}")]
+    Connection(String),
     /// The namespace was not joined in time.
     #[error("not connected within the timeout")]
     Timeout,
