@@ -26,7 +26,6 @@ use socketio_server::{
     AckSender, Args, Data, Handshake, Namespace, ParserKind, Socket, SocketIo, Value,
     engine::ConfigError,
 };
-use tower_http::cors::CorsLayer;
 
 /// The server's settings; unset ones keep the defaults.
 #[derive(Debug, Clone, Default)]
@@ -202,7 +201,7 @@ pub fn app_with(
     let (layer, io) = builder.build()?;
     io.ns("/", main);
     io.ns("/custom", custom);
-    let app = Router::new().layer(layer).layer(CorsLayer::permissive());
+    let app = Router::new().layer(layer);
     Ok((app, io))
 }
 
