@@ -314,3 +314,50 @@ async fn second_get_ends_the_session() {
         CloseReason::TransportError(_)
     ));
 }
+
+#[tokio::test]
+async fn a_post_while_another_is_read_ends_the_session() {
+    let mut server = server(|builder| builder);
+    let app = server.app.clone();
+    let sid = handshake(&app).await;
+    let uri = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
+
+    // The first POST's body comes from a channel; the server polling it for the first
+    // time says that it is reading that POST.
+    let (chunks, mut chunks_rx) = mpsc::unbounded_channel::<&'static str>();
+    let (reading, being_read) = tokio::sync::oneshot::channel::<()>();
+    let mut reading = Some(reading);
+    let body = futures_util::stream::poll_fn(move |cx| {
+        if let Some(reading) = reading.take() {
+            let _ = reading.send(());
+        }
+        chunks_rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(Ok::<_, std::convert::Infallible>))
+    });
+    let first = tokio::spawn({
+        let app = app.clone();
+        let uri = uri.clone();
+        async move { send(&app, "POST", &uri, Body::from_stream(body)).await }
+    });
+    tokio::time::timeout(Duration::from_secs(5), being_read)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let second = send(&app, "POST", &uri, "4hello").await;
+    assert_error(&second, StatusCode::BAD_REQUEST, 3, "Bad request");
+    assert!(matches!(
+        closed(&mut server, &sid).await,
+        CloseReason::TransportError(_)
+    ));
+
+    // The first one ends against a closed session.
+    chunks.send("4late").unwrap();
+    drop(chunks);
+    let first = tokio::time::timeout(Duration::from_secs(5), first)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.status, StatusCode::BAD_REQUEST);
+}

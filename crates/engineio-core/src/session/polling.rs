@@ -62,15 +62,22 @@ impl ServerSession {
             return Err(RequestError::TransportMismatch);
         }
         if self.post_in_flight {
-            self.close_with(
-                CloseReason::TransportError(TransportError::RequestOverlap),
-                false,
-                now,
-            );
-            return Err(RequestError::Overlap);
+            return Err(self.handle_post_overlap(now));
         }
         self.post_in_flight = true;
         Ok(())
+    }
+
+    /// A POST started while another one was in flight (a driver that tracks POSTs itself,
+    /// and tells the session of one only with its body, reports the overlap here): the
+    /// session closes with "transport error". Returns the error to answer it with.
+    pub fn handle_post_overlap(&mut self, now: Instant) -> RequestError {
+        self.close_with(
+            CloseReason::TransportError(TransportError::RequestOverlap),
+            false,
+            now,
+        );
+        RequestError::Overlap
     }
 
     /// A POST body arrived: its packets are handled in order. A body that does not

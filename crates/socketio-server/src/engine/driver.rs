@@ -23,9 +23,10 @@ use super::{
 pub(super) enum Command {
     /// A long-polling GET; answered with the response body once there is something.
     Poll(oneshot::Sender<Result<Bytes, RequestError>>),
-    /// A POST is starting; its body follows.
-    PostStart(oneshot::Sender<Result<(), RequestError>>),
-    /// The POST's body, or why it could not be read.
+    /// A POST started while another one was in flight (the HTTP side tracks them).
+    PostOverlap(oneshot::Sender<Result<(), RequestError>>),
+    /// A POST's body, or why it could not be read: the session hears of the POST only
+    /// now, so that a POST costs one exchange with the driver.
     PostBody(
         Result<Bytes, PostBodyError>,
         oneshot::Sender<Result<(), RequestError>>,
@@ -183,21 +184,28 @@ impl Driver {
                     let _ = reply.send(Err(err));
                 }
             },
-            Command::PostStart(reply) => {
-                let _ = reply.send(self.session.handle_post_start(now));
+            Command::PostOverlap(reply) => {
+                let _ = reply.send(Err(self.session.handle_post_overlap(now)));
             }
-            Command::PostBody(Ok(body), reply) => {
-                let _ = reply.send(self.session.handle_post(body, now));
-            }
-            Command::PostBody(Err(PostBodyError::TooLarge), reply) => {
-                self.session.handle_post_too_large(now);
-                let max = self.session.config().max_payload;
-                let too_large = DecodeError::PayloadTooLarge { size: max + 1, max };
-                let _ = reply.send(Err(RequestError::Decode(too_large)));
-            }
-            Command::PostBody(Err(PostBodyError::Aborted), reply) => {
-                self.session.handle_post_aborted(now);
-                let _ = reply.send(Err(RequestError::Closed));
+            Command::PostBody(body, reply) => {
+                if let Err(err) = self.session.handle_post_start(now) {
+                    let _ = reply.send(Err(err));
+                    return;
+                }
+                let result = match body {
+                    Ok(body) => self.session.handle_post(body, now),
+                    Err(PostBodyError::TooLarge) => {
+                        self.session.handle_post_too_large(now);
+                        let max = self.session.config().max_payload;
+                        let too_large = DecodeError::PayloadTooLarge { size: max + 1, max };
+                        Err(RequestError::Decode(too_large))
+                    }
+                    Err(PostBodyError::Aborted) => {
+                        self.session.handle_post_aborted(now);
+                        Err(RequestError::Closed)
+                    }
+                };
+                let _ = reply.send(result);
             }
             Command::Upgrade(on_upgrade, reply) => {
                 let ready = self.session.transport() == TransportKind::Polling

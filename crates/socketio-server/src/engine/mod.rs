@@ -35,7 +35,7 @@ pub struct EngineIo {
 pub(crate) struct Shared {
     config: EngineConfig,
     handler: Box<dyn EngineHandler>,
-    sessions: Mutex<HashMap<Sid, EngineSocket>>,
+    sessions: Mutex<HashMap<Sid, EngineSocket, foldhash::fast::RandomState>>,
 }
 
 impl fmt::Debug for EngineIo {
@@ -58,7 +58,7 @@ impl EngineIo {
             shared: Arc::new(Shared {
                 config,
                 handler: Box::new(handler),
-                sessions: Mutex::new(HashMap::new()),
+                sessions: Mutex::new(HashMap::default()),
             }),
         }
     }

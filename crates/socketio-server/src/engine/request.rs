@@ -1,7 +1,7 @@
 //! One HTTP request on the Engine.IO path: the handshake, a long-polling GET or POST,
 //! or a WebSocket upgrade, with the reference server's errors.
 
-use std::{sync::Arc, time::Instant};
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use bytes::Bytes;
 use engineio_core::{DecodeError, RequestError, ServerSession, Sid, TransportKind};
@@ -80,16 +80,16 @@ fn payload_too_large() -> Response<Full<Bytes>> {
     response
 }
 
-/// The query parameters Engine.IO reads.
+/// The query parameters Engine.IO reads, borrowed from the URI unless percent-encoded.
 #[derive(Debug, Default)]
-struct Query {
-    eio: Option<String>,
-    transport: Option<String>,
-    sid: Option<String>,
+struct Query<'a> {
+    eio: Option<Cow<'a, str>>,
+    transport: Option<Cow<'a, str>>,
+    sid: Option<Cow<'a, str>>,
 }
 
-impl Query {
-    fn parse(query: Option<&str>) -> Self {
+impl<'a> Query<'a> {
+    fn parse(query: Option<&'a str>) -> Self {
         let mut parsed = Self::default();
         for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             let slot = match &*key {
@@ -98,7 +98,7 @@ impl Query {
                 "sid" => &mut parsed.sid,
                 _ => continue,
             };
-            slot.get_or_insert_with(|| value.into_owned());
+            slot.get_or_insert(value);
         }
         parsed
     }
@@ -114,7 +114,10 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let query = Query::parse(req.uri().query());
+    // A clone shares the URI's buffer: the query can borrow from it while the request
+    // moves on.
+    let uri = req.uri().clone();
+    let query = Query::parse(uri.query());
     let transport = match query.transport.as_deref().map(str::parse::<TransportKind>) {
         Some(Ok(TransportKind::Polling)) if shared.config.polling => TransportKind::Polling,
         Some(Ok(TransportKind::WebSocket)) if shared.config.websocket => TransportKind::WebSocket,
@@ -162,9 +165,12 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    if let Err(err) = ask(socket, Command::PostStart).await {
-        return request_error(&err);
-    }
+    let Some(_post) = socket.begin_post() else {
+        return match ask(socket, Command::PostOverlap).await {
+            Ok(()) => ErrorCode::BadRequest.response(),
+            Err(err) => request_error(&err),
+        };
+    };
     let max = shared.config.session.max_payload;
     let declared = req
         .headers()

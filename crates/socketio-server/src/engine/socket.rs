@@ -82,6 +82,8 @@ struct Shared {
     full_since: Mutex<Option<Instant>>,
     /// Whether `full_since` is set: read on every send, so checked without the lock.
     full: AtomicBool,
+    /// Whether a POST is being read.
+    post_in_flight: AtomicBool,
 }
 
 impl fmt::Debug for EngineSocket {
@@ -118,6 +120,7 @@ impl EngineSocket {
             slow_consumer_timeout: config.slow_consumer_timeout,
             full_since: Mutex::new(None),
             full: AtomicBool::new(false),
+            post_in_flight: AtomicBool::new(false),
         });
         let channels = SocketChannels {
             commands: commands_rx,
@@ -273,6 +276,12 @@ impl EngineSocket {
         self.shared.close_notify.notify_one();
     }
 
+    /// Marks a POST in flight until the guard is dropped; `None` when one already is.
+    pub(super) fn begin_post(&self) -> Option<PostGuard<'_>> {
+        let busy = self.shared.post_in_flight.swap(true, Ordering::AcqRel);
+        (!busy).then_some(PostGuard(self))
+    }
+
     pub(super) fn outbox(&self) -> &Outbox {
         &self.shared.outbox
     }
@@ -325,4 +334,13 @@ fn detach_request(mut parts: http::request::Parts) -> http::request::Parts {
         parts.uri = uri;
     }
     parts
+}
+
+/// A POST in flight; see [`EngineSocket::begin_post`].
+pub(super) struct PostGuard<'a>(&'a EngineSocket);
+
+impl Drop for PostGuard<'_> {
+    fn drop(&mut self) {
+        self.0.shared.post_in_flight.store(false, Ordering::Release);
+    }
 }
