@@ -39,6 +39,9 @@ pub(crate) struct Config {
     pub(crate) randomization_factor: f64,
     pub(crate) timeout: Option<Duration>,
     pub(crate) parser: ParserKind,
+    /// The TLS configuration of `https` / `wss`.
+    #[cfg(feature = "rustls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Config {
@@ -98,6 +101,8 @@ pub struct ManagerBuilder {
     randomization_factor: f64,
     timeout: Option<Duration>,
     parser: ParserKind,
+    #[cfg(feature = "rustls")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl ManagerBuilder {
@@ -117,7 +122,18 @@ impl ManagerBuilder {
             randomization_factor: 0.5,
             timeout: Some(Duration::from_secs(20)),
             parser: ParserKind::Json,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
+    }
+
+    /// The rustls configuration for `https://` and `wss://` (to trust a private
+    /// certificate authority, or present a client certificate). Default: the Mozilla
+    /// roots of `webpki-roots` with the ring provider.
+    #[cfg(feature = "rustls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// The path the server serves Socket.IO at. Default `/socket.io/`.
@@ -246,9 +262,16 @@ impl ManagerBuilder {
             Some("https" | "wss") => true,
             _ => return Err(invalid("the scheme must be http, https, ws or wss")),
         };
+        #[cfg(not(feature = "rustls"))]
         if secure {
             return Err(BuildError::TlsUnsupported(self.url.clone()));
         }
+        #[cfg(feature = "rustls")]
+        let tls = match (&self.tls, secure) {
+            (Some(tls), _) => Some(std::sync::Arc::clone(tls)),
+            (None, true) => Some(default_tls()?),
+            (None, false) => None,
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| invalid("no host"))?
@@ -288,8 +311,26 @@ impl ManagerBuilder {
             randomization_factor: self.randomization_factor,
             timeout: self.timeout,
             parser: self.parser,
+            #[cfg(feature = "rustls")]
+            tls,
         })
     }
+}
+
+/// The Mozilla roots, with the ring provider.
+#[cfg(feature = "rustls")]
+fn default_tls() -> Result<std::sync::Arc<rustls::ClientConfig>, BuildError> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|err| BuildError::TlsUnsupported(err.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
 }
 
 #[cfg(test)]

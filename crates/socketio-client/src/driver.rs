@@ -154,13 +154,19 @@ impl Driver {
         let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
         tokio::spawn(run_dispatch(dispatch_rx));
         let codec = Codec::new(config.parser);
+        #[cfg(feature = "rustls")]
+        let tls = config.tls.clone();
+        #[cfg(not(feature = "rustls"))]
+        let tls = None;
         let parts = RequestParts {
+            tls,
             headers: config.headers.clone(),
             cookies: config
                 .with_credentials
                 .then(|| Arc::new(CookieJar::default())),
             max_payload: config.engine.max_payload,
         };
+        let http = transport::http_client(&parts.tls);
         let backoff = Backoff::new(
             config.reconnection_delay,
             config.reconnection_delay_max,
@@ -170,7 +176,7 @@ impl Driver {
             decoder: codec.decoder(),
             codec,
             parts,
-            http: transport::http_client(),
+            http,
             shared,
             commands,
             weak,
@@ -428,6 +434,14 @@ impl Driver {
             && self.backoff.attempts() == 0
         {
             self.reconnect();
+        }
+        if !self.reconnecting {
+            // No attempt follows: whoever waits for these sockets learns it now.
+            for core in self.sockets.values() {
+                if !core.lock().connected && *core.status.borrow() == Status::Connecting {
+                    core.set_status(Status::Failed(ConnectError::Connection(error.to_owned())));
+                }
+            }
         }
     }
 

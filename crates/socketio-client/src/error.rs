@@ -17,8 +17,9 @@ pub enum BuildError {
     /// A header name or value is not valid HTTP.
     #[error("invalid header {0:?}")]
     InvalidHeader(String),
-    /// `https` and `wss` need TLS, which this build does not have.
-    #[error("TLS is not supported by this build: {0}")]
+    /// `https` and `wss` need TLS, which this build does not have (the `rustls`
+    /// feature is off), or TLS could not be set up.
+    #[error("TLS is not available: {0}")]
     TlsUnsupported(String),
     /// No Tokio runtime to start the Manager's task on.
     #[error("a Manager must be built inside a Tokio runtime")]

@@ -74,6 +74,11 @@ pub use reason::DisconnectReason;
 pub use socket::{Emitter, Socket, SocketBuilder};
 pub use socketio_core::{Args, Value};
 
+/// The rustls crate this client is built with, for
+/// [`ManagerBuilder::tls_config`].
+#[cfg(feature = "rustls")]
+pub use rustls;
+
 /// The examples of the README, compiled as documentation tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

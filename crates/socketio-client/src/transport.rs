@@ -24,11 +24,56 @@ use tokio_tungstenite::tungstenite::{
 
 use crate::driver::Io;
 
+#[cfg(not(feature = "rustls"))]
 pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+#[cfg(feature = "rustls")]
+pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-pub(crate) fn http_client() -> HttpClient {
+/// A TLS configuration, when the build has TLS.
+#[cfg(feature = "rustls")]
+pub(crate) type Tls = Option<Arc<rustls::ClientConfig>>;
+/// A TLS configuration, when the build has TLS.
+#[cfg(not(feature = "rustls"))]
+pub(crate) type Tls = Option<std::convert::Infallible>;
+
+#[cfg(not(feature = "rustls"))]
+pub(crate) fn http_client(_: &Tls) -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+#[cfg(feature = "rustls")]
+pub(crate) fn http_client(tls: &Tls) -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.enforce_http(false);
+    let builder = match tls {
+        Some(config) => {
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config((**config).clone())
+        }
+        // Plain HTTP only: TLS is never negotiated, but the connector needs a config.
+        None => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map(|config| {
+                config
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            })
+            .unwrap_or_else(|_| {
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            }),
+        ),
+    };
+    let connector = builder
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
@@ -76,6 +121,7 @@ impl CookieJar {
 /// What a request needs besides its URL.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestParts {
+    pub(crate) tls: Tls,
     pub(crate) headers: HeaderMap,
     pub(crate) cookies: Option<Arc<CookieJar>>,
     pub(crate) max_payload: usize,
@@ -168,7 +214,7 @@ pub(crate) async fn websocket(
         .max_message_size(Some(parts.max_payload))
         .max_frame_size(Some(parts.max_payload));
     let stream = tokio::select! {
-        connected = tokio_tungstenite::connect_async_with_config(request, Some(config), true) => connected,
+        connected = open_websocket(request, config, &parts.tls) => connected,
         // Told to close before it opened.
         _ = wait_close(&mut out) => return,
     };
@@ -233,6 +279,37 @@ pub(crate) async fn websocket(
             },
         }
     }
+}
+
+type WsConnect = Result<
+    (
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tungstenite::handshake::client::Response,
+    ),
+    tungstenite::Error,
+>;
+
+#[cfg(feature = "rustls")]
+async fn open_websocket(
+    request: tungstenite::handshake::client::Request,
+    config: WebSocketConfig,
+    tls: &Tls,
+) -> WsConnect {
+    let connector = tls
+        .as_ref()
+        .map(|config| tokio_tungstenite::Connector::Rustls(Arc::clone(config)));
+    tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector).await
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn open_websocket(
+    request: tungstenite::handshake::client::Request,
+    config: WebSocketConfig,
+    _: &Tls,
+) -> WsConnect {
+    tokio_tungstenite::connect_async_with_config(request, Some(config), true).await
 }
 
 async fn wait_close(out: &mut mpsc::UnboundedReceiver<WsOut>) {
