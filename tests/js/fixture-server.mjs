@@ -58,6 +58,11 @@ const withAck = (args, then) => {
   if (typeof args.at(-1) === "function") then(args.pop());
 };
 
+// The handshake response sets a cookie, for the clients' cookie jars.
+io.engine.on("initial_headers", (headers) => {
+  headers["set-cookie"] = "fixture=yummy; Path=/";
+});
+
 /** For the client's retry queue: the `retry` events in the order they arrived, and how
  * many times each key was seen. */
 const retryLog = [];
@@ -108,6 +113,9 @@ root.on("connection", (socket) => {
       retryLog.push(key);
       if (count > failures) ack(count);
     }),
+  );
+  socket.on("header", (name, ...rest) =>
+    withAck(rest, (ack) => ack(socket.handshake.headers[name] ?? null)),
   );
   socket.on("retry-log", (...args) => withAck(args, (ack) => ack(retryLog)));
 

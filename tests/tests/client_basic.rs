@@ -526,3 +526,48 @@ both! {
     official_disconnect_reasons => disconnect_reasons;
     catch_all_in_and_out_in_order => catch_all_order;
 }
+
+/// Extra headers reach the server; with `with_credentials`, the cookie the handshake set
+/// comes back on the next connection's handshake (and not without it).
+async fn headers_and_cookies(fixture: Fixture) {
+    let server = fixture.start(&[]).await;
+    for credentials in [true, false] {
+        let socket = Manager::builder(server.url())
+            .header("x-client", "rust")
+            .with_credentials(credentials)
+            .reconnection_delay(Duration::from_millis(50))
+            .build()
+            .unwrap()
+            .socket("/")
+            .connect()
+            .await
+            .unwrap();
+        let header = |name: &'static str| {
+            let socket = socket.clone();
+            async move {
+                within(name, socket.emit_with_ack("header", &name))
+                    .await
+                    .unwrap()
+                    .deserialize::<Option<String>>()
+                    .unwrap()
+            }
+        };
+        assert_eq!(header("x-client").await.as_deref(), Some("rust"));
+        let mut events = socket.events();
+        socket.emit("close-transport", &()).unwrap();
+        next_matching(&mut events, "reconnection", |event| {
+            matches!(event, SocketEvent::Connect)
+        })
+        .await;
+        let cookie = header("cookie").await;
+        if credentials {
+            assert_eq!(cookie.as_deref(), Some("fixture=yummy"));
+        } else {
+            assert_eq!(cookie, None);
+        }
+    }
+}
+
+both! {
+    headers_and_the_cookie_jar => headers_and_cookies;
+}

@@ -548,6 +548,11 @@ impl Driver {
         let Some(engine) = &mut self.engine else {
             return;
         };
+        // As the official client before a write: a process that was suspended learns
+        // here that its connection is gone, rather than writing into it.
+        engine
+            .session
+            .check_wall_clock(Instant::now(), SystemTime::now());
         let messages = match self.codec.encode(packet) {
             Ok(messages) => messages,
             Err(err) => {

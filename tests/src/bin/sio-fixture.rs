@@ -96,6 +96,36 @@ async fn retry_log(ack: AckSender) {
     let _ = ack.send(&log);
 }
 
+async fn header(ack: AckSender, handshake: Handshake, Data(name): Data<String>) {
+    let value = handshake
+        .headers()
+        .get(name.as_str())
+        .and_then(|value| value.to_str().ok())
+        .map(Value::from)
+        .unwrap_or(Value::Null);
+    let _ = ack.send(&value);
+}
+
+/// The handshake response (a request without `sid`) sets a cookie, for the clients'
+/// cookie jars.
+async fn set_cookie(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let handshake = !request
+        .uri()
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("sid=")));
+    let mut response = next.run(request).await;
+    if handshake {
+        response.headers_mut().insert(
+            axum::http::header::SET_COOKIE,
+            axum::http::HeaderValue::from_static("fixture=yummy; Path=/"),
+        );
+    }
+    response
+}
+
 async fn only_secret(handshake: Handshake) -> Result<(), ConnectError> {
     let token = handshake
         .auth()
@@ -128,6 +158,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .on("server-ack", server_ack)
         .on("handshake", handshake)
         .on("retry", retry)
+        .on("header", header)
         .on("retry-log", retry_log)
         .on("disconnect-me", |socket: Socket| async move {
             let _ = socket.disconnect();
@@ -138,6 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .on_disconnect(print_disconnect);
     let custom = custom_namespace().on_disconnect(print_disconnect);
     let (app, io) = app_with(&options, main, custom)?;
+    let app = app.layer(axum::middleware::from_fn(set_cookie));
     io.ns(
         "/dyn/{id}",
         Namespace::new().on_connect(|socket: Socket| async move {
