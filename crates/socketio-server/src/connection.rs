@@ -58,7 +58,7 @@ impl Connection {
             shared: Arc::new(ConnShared {
                 engine,
                 io,
-                events: crate::mailbox::Mailbox::new(),
+                events: crate::mailbox::Mailbox::new(usize::MAX),
             }),
             decoder,
             sockets: HashMap::new(),
@@ -368,10 +368,8 @@ impl EngineConnection for Connection {
                 }
             }
         }
-        let events = match self.shared.events.poll_take(cx) {
-            Poll::Ready(events) => events,
-            Poll::Pending => Vec::new(),
-        };
+        let mut events = Vec::new();
+        let _ = self.shared.events.poll_take(cx, &mut events);
         for event in events {
             let ConnEvent::Disconnect(nsp, sid) = event;
             if self

@@ -15,7 +15,6 @@ use tracing::Instrument;
 
 use super::{
     EngineConfig, EngineConnection, EngineSocket, Shared,
-    socket::SocketChannels,
     websocket::{WsStream, accept_stream, from_ws_message, to_ws_message},
 };
 
@@ -54,7 +53,8 @@ pub(super) struct Driver {
     session: ServerSession,
     socket: EngineSocket,
     connection: Option<Box<dyn EngineConnection>>,
-    channels: SocketChannels,
+    /// Commands taken from the socket's mailbox, handled in order.
+    commands: Vec<Command>,
     pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>>,
     ws: Option<WsStream>,
     pending_ws: Option<OnUpgrade>,
@@ -70,7 +70,6 @@ impl Driver {
         shared: Arc<Shared>,
         session: ServerSession,
         socket: EngineSocket,
-        channels: SocketChannels,
         ws: Option<WsStream>,
     ) -> Self {
         Self {
@@ -78,7 +77,7 @@ impl Driver {
             session,
             socket,
             connection: None,
-            channels,
+            commands: Vec::new(),
             pending_poll: None,
             ws,
             pending_ws: None,
@@ -114,10 +113,13 @@ impl Driver {
             tokio::select! {
                 biased;
                 () = poll_work(&mut self.connection) => {}
-                command = self.channels.commands.recv() => match command {
-                    Some(command) => self.handle_command(command),
-                    None => self.session.close(CloseReason::ServerShuttingDown, now()),
-                },
+                () = std::future::poll_fn(|cx| self.socket.commands().poll_take(cx, &mut self.commands)) => {
+                    let mut commands = std::mem::take(&mut self.commands);
+                    for command in commands.drain(..) {
+                        self.handle_command(command);
+                    }
+                    self.commands = commands;
+                }
                 open = std::future::poll_fn(|cx| self.socket.outbox().poll_ready(cx)),
                     if accept_messages =>
                 {
@@ -154,7 +156,7 @@ impl Driver {
             let _ = Box::pin(ws.close(None)).await;
         }
         // Answer what the HTTP side still asks, then let the connection finish its work.
-        self.channels.commands.close();
+        self.socket.commands().close();
         if let Some(mut connection) = self.connection.take() {
             std::future::poll_fn(|cx| connection.poll_work(cx)).await;
         }

@@ -146,7 +146,7 @@ async fn ask<T>(
     command: impl FnOnce(oneshot::Sender<Result<T, RequestError>>) -> Command,
 ) -> Result<T, RequestError> {
     let (reply, answer) = oneshot::channel();
-    if socket.commands().send(command(reply)).await.is_err() {
+    if socket.commands().push(command(reply)).is_err() {
         return Err(RequestError::Closed);
     }
     answer.await.unwrap_or(Err(RequestError::Closed))
@@ -232,7 +232,7 @@ where
         }
     }
     let sid = Sid::from_random(rand::random());
-    let (socket, channels) = EngineSocket::new(sid.clone(), transport, parts, &shared.config);
+    let socket = EngineSocket::new(sid.clone(), transport, parts, &shared.config);
     match (ws_response, on_upgrade) {
         (Some(response), Some(on_upgrade)) => {
             // The session starts once the connection has switched protocols, which
@@ -255,9 +255,7 @@ where
                         now(),
                     );
                     shared.insert(socket.clone());
-                    Driver::new(shared, session, socket, channels, Some(ws))
-                        .run()
-                        .await;
+                    Driver::new(shared, session, socket, Some(ws)).run().await;
                 }
                 .instrument(span),
             );
@@ -271,7 +269,7 @@ where
                 now(),
             );
             shared.insert(socket.clone());
-            Driver::new(shared, session, socket.clone(), channels, None).spawn();
+            Driver::new(shared, session, socket.clone(), None).spawn();
             poll(&socket).await
         }
     }

@@ -11,9 +11,10 @@ use std::{
 use std::time::{Duration, Instant};
 
 use engineio_core::{CloseReason, Message, SendError, Sid, TransportError, TransportKind};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use super::{EngineConfig, driver::Command, outbox::Outbox};
+use crate::mailbox::Mailbox;
 
 /// What the application does with sessions: for each new session it makes the
 /// [`EngineConnection`] that receives that session's events.
@@ -70,7 +71,7 @@ struct Shared {
     sid: Sid,
     request: http::request::Parts,
     outbox: Outbox,
-    commands: mpsc::Sender<Command>,
+    commands: Mailbox<Command>,
     close: Mutex<Option<CloseReason>>,
     /// Whether `close` holds a reason: read on every turn of the driver's loop, so it
     /// is checked without the lock.
@@ -95,24 +96,20 @@ impl fmt::Debug for EngineSocket {
     }
 }
 
-/// The driver's ends of a session's channels.
-pub(super) struct SocketChannels {
-    pub(super) commands: mpsc::Receiver<Command>,
-}
-
 impl EngineSocket {
     pub(super) fn new(
         sid: Sid,
         transport: TransportKind,
         request: http::request::Parts,
         config: &EngineConfig,
-    ) -> (Self, SocketChannels) {
-        let (commands, commands_rx) = mpsc::channel(8);
+    ) -> Self {
         let shared = Arc::new(Shared {
             sid,
             request: detach_request(request),
             outbox: Outbox::new(config.message_queue),
-            commands,
+            // The HTTP side of a session makes a request or two at a time; a client
+            // that makes many at once is refused.
+            commands: Mailbox::new(8),
             close: Mutex::new(None),
             close_asked: AtomicBool::new(false),
             close_notify: Notify::new(),
@@ -122,10 +119,7 @@ impl EngineSocket {
             full: AtomicBool::new(false),
             post_in_flight: AtomicBool::new(false),
         });
-        let channels = SocketChannels {
-            commands: commands_rx,
-        };
-        (Self { shared }, channels)
+        Self { shared }
     }
 
     /// The session id.
@@ -286,7 +280,7 @@ impl EngineSocket {
         &self.shared.outbox
     }
 
-    pub(super) fn commands(&self) -> &mpsc::Sender<Command> {
+    pub(super) fn commands(&self) -> &Mailbox<Command> {
         &self.shared.commands
     }
 

@@ -376,7 +376,7 @@ impl Socket {
         let encoded = self.parser().encode(&Packet::disconnect(self.ns()))?;
         // The client learns first; a full queue must not keep the socket in.
         let _ = self.send_encoded(&encoded);
-        self.inner.conn.events.push(ConnEvent::Disconnect(
+        let _ = self.inner.conn.events.push(ConnEvent::Disconnect(
             self.inner.ns.name.clone(),
             self.sid().clone(),
         ));
