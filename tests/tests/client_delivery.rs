@@ -310,6 +310,14 @@ async fn the_offline_buffer_is_bounded() {
         socket.emit("connect", &()),
         Err(EmitError::ReservedEvent(_))
     ));
+    // The retry queue has the same bound.
+    let queued = manager
+        .socket("/other")
+        .retries(1)
+        .max_buffered_packets(1)
+        .build();
+    queued.emit("a", &1).unwrap();
+    assert!(matches!(queued.emit("b", &2), Err(EmitError::BufferFull)));
 }
 
 /// `connect()` gives up after its own timeout (the official client waits forever).

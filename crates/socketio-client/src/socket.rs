@@ -368,6 +368,9 @@ impl Socket {
         let result = {
             let mut state = core.lock();
             if core.options.retries > 0 && !flags.volatile {
+                if state.queue_len() >= core.options.max_buffered_packets {
+                    return Err(EmitError::BufferFull);
+                }
                 let ctx = core.queue_ctx(now);
                 state.enqueue(
                     event.into(),
@@ -675,8 +678,9 @@ impl<S: Clone + Send + Sync + 'static> SocketBuilder<S> {
         self
     }
 
-    /// The most packets the offline buffer holds while disconnected; past it an emit
-    /// fails with [`EmitError::BufferFull`]. Default 1,024.
+    /// The most packets the offline buffer holds while disconnected (and the retry
+    /// queue, with `retries`); past it an emit fails with [`EmitError::BufferFull`].
+    /// Default 1,024.
     pub fn max_buffered_packets(mut self, max: usize) -> Self {
         self.options.max_buffered_packets = max;
         self

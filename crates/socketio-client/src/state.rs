@@ -110,6 +110,11 @@ impl SocketState {
         self.acks.remove(&id)
     }
 
+    /// How many emits wait in the retry queue (the one in flight included).
+    pub(crate) fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Adds an emit to the retry queue and sends its head if it can.
     pub(crate) fn enqueue(
         &mut self,
