@@ -443,6 +443,11 @@ impl SocketIoBuilder {
         message_queue: usize
     );
     engine_setting!(
+        /// How many bytes a WebSocket reads at a time, the size of each WebSocket
+        /// connection's read buffer; default 1,024. Raise it for large binary payloads.
+        websocket_read_buffer: usize
+    );
+    engine_setting!(
         /// The transports clients may use; default both.
         transports: &[TransportKind]
     );

@@ -171,3 +171,22 @@ async fn plain_hyper_serves_polling_and_websocket() {
     ws.send(Ws::text("4over hyper")).await.unwrap();
     assert_eq!(next_text(&mut ws).await, "4over hyper");
 }
+
+#[tokio::test]
+async fn messages_far_larger_than_the_read_buffer_arrive_whole() {
+    // The default read buffer is 1 KiB: these take hundreds of reads each.
+    let (layer, _closed) = layer(1_000_000);
+    let addr = serve_axum(layer).await;
+    let (mut ws, _sid) = connect(addr).await;
+    let text: String = (0..300_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    ws.send(Ws::text(format!("4{text}"))).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, format!("4{text}"));
+    let data: Vec<u8> = (0..500_000u32).map(|i| (i % 251) as u8).collect();
+    ws.send(Ws::binary(data.clone())).await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(Ws::Binary(echoed)))) => assert_eq!(echoed.to_vec(), data),
+        other => panic!("expected a binary frame, got {other:?}"),
+    }
+}

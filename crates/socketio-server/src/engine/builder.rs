@@ -62,7 +62,7 @@ impl Default for EngineConfig {
             websocket: true,
             session: SessionConfig::default(),
             allow_request: None,
-            ws_read_buffer: 4096,
+            ws_read_buffer: 1024,
             message_queue: 1024,
             slow_consumer_timeout: None,
         }
@@ -146,6 +146,15 @@ impl EngineIoBuilder {
     /// [`EngineSocket::send`](super::EngineSocket::send) fails with `Full`; default 1,024.
     pub fn message_queue(mut self, messages: usize) -> Self {
         self.config.message_queue = messages;
+        self
+    }
+
+    /// How many bytes a WebSocket reads from its connection at a time; default 1,024.
+    /// Each WebSocket session holds a buffer of this size, so the default suits many
+    /// connections that exchange small messages; raise it when clients send large
+    /// binary payloads, which a larger buffer reads in fewer system calls.
+    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
+        self.config.ws_read_buffer = bytes.max(64);
         self
     }
 
