@@ -334,3 +334,45 @@ async fn delays_grow_strictly_up_to_the_maximum() {
         assert!(ms < expected + 150, "{at:?}");
     }
 }
+
+/// `try_all_transports`: when long-polling is refused, the same attempt opens over
+/// WebSocket (our server with WebSocket alone; the Node fixture has no such switch).
+#[tokio::test]
+async fn try_all_transports_falls_back_to_websocket() {
+    use socketio_server::{Namespace, SocketIo};
+    let (layer, io) = SocketIo::builder()
+        .transports(&[engineio_core::TransportKind::WebSocket])
+        .build()
+        .unwrap();
+    io.ns("/", Namespace::new());
+    let addr = interop_tests::serve(axum::Router::new().layer(layer))
+        .await
+        .unwrap();
+    let manager = Manager::builder(format!("http://{addr}"))
+        .try_all_transports(true)
+        .build()
+        .unwrap();
+    let mut manager_events = manager.events();
+    let socket = manager.socket("/").connect().await.unwrap();
+    assert!(socket.connected());
+    // Opened on the second transport of the first attempt: no error, no reconnection.
+    assert_eq!(
+        next_manager(&mut manager_events, "open", |_| true).await,
+        ManagerEvent::Open
+    );
+    // Without it, the attempt fails on long-polling.
+    let manager = Manager::builder(format!("http://{addr}"))
+        .reconnection(false)
+        .build()
+        .unwrap();
+    let mut manager_events = manager.events();
+    let err = manager.socket("/").connect().await.unwrap_err();
+    assert!(
+        matches!(err, socketio_client::ConnectError::Connection(_)),
+        "{err:?}"
+    );
+    assert!(matches!(
+        next_manager(&mut manager_events, "error", |_| true).await,
+        ManagerEvent::Error(_)
+    ));
+}

@@ -181,8 +181,9 @@ impl ManagerBuilder {
         self
     }
 
-    /// When opening over one transport fails, whether the next attempt tries the other
-    /// (with both transports allowed). Default false.
+    /// When opening over the first transport fails, whether to try the other one
+    /// before the attempt counts as failed (with both transports allowed; the official
+    /// `tryAllTransports`). Default false.
     pub fn try_all_transports(mut self, on: bool) -> Self {
         self.try_all_transports = on;
         self

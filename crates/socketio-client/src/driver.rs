@@ -13,7 +13,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use engineio_core::{
     ClientCloseReason, ClientEvent, ClientSession, ClientTransmit, ClientTransports,
-    Message as EngineMessage,
+    Message as EngineMessage, TransportKind,
 };
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use socketio_core::{Args, Backoff, Message, Packet, PacketKind, Value};
@@ -139,7 +139,8 @@ pub(crate) struct Driver {
     reconnect_at: Option<Instant>,
     skip_reconnect: bool,
     prior_websocket: bool,
-    websocket_first: bool,
+    /// The transport a `try_all_transports` second try opens with.
+    fallback: Option<TransportKind>,
     timers: BTreeSet<(Instant, u64, u64)>,
 }
 
@@ -196,7 +197,7 @@ impl Driver {
             reconnect_at: None,
             skip_reconnect: false,
             prior_websocket: false,
-            websocket_first: false,
+            fallback: None,
             timers: BTreeSet::new(),
         }
     }
@@ -384,14 +385,25 @@ impl Driver {
         if self.engine.is_some() {
             return;
         }
+        self.fallback = None;
+        self.start_session();
+    }
+
+    /// Starts an Engine.IO session: with the configured transports, or with the
+    /// fallback `try_all_transports` asked for.
+    fn start_session(&mut self) {
         self.skip_reconnect = false;
         let now = Instant::now();
         let config = &self.shared.config;
         let mut engine_config = config.engine.clone();
         engine_config.prior_websocket_success = self.prior_websocket;
-        if self.websocket_first && engine_config.transports == ClientTransports::Both {
-            engine_config.remember_upgrade = true;
-            engine_config.prior_websocket_success = true;
+        match self.fallback {
+            Some(TransportKind::WebSocket) => {
+                engine_config.remember_upgrade = true;
+                engine_config.prior_websocket_success = true;
+            }
+            Some(TransportKind::Polling) => engine_config.remember_upgrade = false,
+            None => {}
         }
         self.epoch = self.epoch.wrapping_add(1);
         self.decoder = self.codec.decoder();
@@ -409,9 +421,6 @@ impl Driver {
         self.ready = Ready::Closed;
         self.open_deadline = None;
         self.engine = None;
-        if self.shared.config.try_all_transports {
-            self.websocket_first = !self.websocket_first;
-        }
         self.emit(ManagerEvent::Error(error.to_owned()));
         let err = ConnectError::Connection(error.to_owned());
         for core in self.sockets.values() {
@@ -911,8 +920,9 @@ impl Driver {
                 ClientEvent::Closed(reason) => {
                     self.drain_transmits(&mut engine);
                     self.prior_websocket = engine.session.websocket_succeeded();
+                    let transport = engine.session.transport();
                     drop(engine);
-                    self.on_engine_closed(&reason);
+                    self.on_engine_closed(&reason, transport);
                 }
                 other => {
                     self.engine = Some(engine);
@@ -953,9 +963,21 @@ impl Driver {
         }
     }
 
-    fn on_engine_closed(&mut self, reason: &ClientCloseReason) {
+    fn on_engine_closed(&mut self, reason: &ClientCloseReason, transport: TransportKind) {
         tracing::debug!(%reason, "the Engine.IO session closed");
         match self.ready {
+            Ready::Opening
+                if self.shared.config.try_all_transports
+                    && self.shared.config.engine.transports == ClientTransports::Both
+                    && self.fallback.is_none() =>
+            {
+                // `tryAllTransports`: the same attempt tries the other transport.
+                self.fallback = Some(match transport {
+                    TransportKind::Polling => TransportKind::WebSocket,
+                    TransportKind::WebSocket => TransportKind::Polling,
+                });
+                self.start_session();
+            }
             Ready::Opening => self.open_failed(&reason.to_string()),
             Ready::Open => self.on_close(DisconnectReason::from_engine(reason)),
             Ready::Closed => {}
