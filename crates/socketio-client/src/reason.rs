@@ -68,3 +68,50 @@ impl fmt::Display for DisconnectReason {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use engineio_core::TransportKind;
+
+    use super::*;
+
+    #[test]
+    fn the_official_words_and_which_are_final() {
+        let reasons = [
+            (
+                DisconnectReason::IoServerDisconnect,
+                "io server disconnect",
+                true,
+            ),
+            (
+                DisconnectReason::IoClientDisconnect,
+                "io client disconnect",
+                true,
+            ),
+            (DisconnectReason::ForcedClose, "forced close", true),
+            (DisconnectReason::PingTimeout, "ping timeout", false),
+            (DisconnectReason::TransportClose, "transport close", false),
+            (DisconnectReason::TransportError, "transport error", false),
+            (DisconnectReason::ParseError, "parse error", false),
+        ];
+        for (reason, words, is_final) in reasons {
+            assert_eq!(reason.to_string(), words);
+            assert_eq!(reason.is_final(), is_final, "{words}");
+        }
+    }
+
+    #[test]
+    fn engine_reasons_map_to_the_same_words() {
+        for reason in [
+            ClientCloseReason::TransportClose,
+            ClientCloseReason::TransportError(TransportKind::WebSocket),
+            ClientCloseReason::PingTimeout,
+            ClientCloseReason::ForcedClose,
+        ] {
+            assert_eq!(
+                DisconnectReason::from_engine(&reason).as_str(),
+                reason.as_str()
+            );
+        }
+    }
+}

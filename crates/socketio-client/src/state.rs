@@ -302,6 +302,34 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_settles_the_head_and_sends_the_next() {
+        let nsp = ByteString::from_static("/");
+        let ctx = ctx(&nsp, 3);
+        let mut state = SocketState::default();
+        let mut fx = Effects::default();
+        let (tx, mut rx) = oneshot::channel();
+        // Queued while disconnected: nothing goes out until the connection.
+        state.enqueue("a".into(), Args::new(), Some(tx), None, &ctx, &mut fx);
+        state.enqueue("b".into(), Args::new(), None, None, &ctx, &mut fx);
+        assert!(fx.send.is_empty());
+        state.connected = true;
+        state.drain_queue(true, &ctx, &mut fx);
+        let first = sent_ack(&mut fx).unwrap_or_else(|| unreachable!());
+        // A late answer to an id that is not the head's changes nothing.
+        state.settle(first + 100, Ok(Args::new()), &ctx, &mut fx);
+        assert!(fx.send.is_empty());
+        state.settle(
+            first,
+            Ok(Args::from_values(vec![1u64.into()])),
+            &ctx,
+            &mut fx,
+        );
+        fx.resolve_all();
+        assert!(matches!(rx.try_recv(), Ok(Ok(args)) if args.len() == 1));
+        assert_eq!(fx.send.len(), 1, "b goes out once a is answered");
+    }
+
+    #[test]
     fn buffered_acks_survive_a_disconnection() {
         let nsp = ByteString::from_static("/");
         let ctx = ctx(&nsp, 0);
