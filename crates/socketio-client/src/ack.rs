@@ -19,6 +19,19 @@ pub(crate) type AckTx = oneshot::Sender<Result<Args, AckError>>;
 ///
 /// The timeout runs from the emit, whether or not the future is polled, as in the
 /// official client; dropping the future forgets the answer.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use socketio_client::{AckError, Socket};
+///
+/// # async fn run(socket: Socket) -> Result<(), Box<dyn std::error::Error>> {
+/// match socket.timeout(Duration::from_secs(1)).emit_with_ack("sum", &(1, 2)).await {
+///     Ok(answer) => println!("{}", answer.deserialize::<u32>()?),
+///     Err(AckError::Timeout) => println!("no answer in time"),
+///     Err(err) => return Err(err.into()),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "an AckFuture does nothing unless awaited; the event is already sent"]
 pub struct AckFuture {

@@ -36,6 +36,28 @@ pub enum SocketEvent {
 }
 
 /// A stream of [`SocketEvent`]s; also readable with [`EventStream::recv`].
+///
+/// ```no_run
+/// use socketio_client::{Manager, SocketEvent};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let socket = Manager::new("http://localhost:3000")?.socket("/").build();
+/// let mut events = socket.events();
+/// socket.connect();
+/// while let Some(event) = events.recv().await {
+///     match event {
+///         SocketEvent::Event { event, args, ack } => {
+///             println!("{} with {} arguments", &*event, args.len());
+///             if let Some(ack) = ack {
+///                 ack.send(&"got it")?;
+///             }
+///         }
+///         SocketEvent::Disconnect(reason) => println!("disconnected: {reason}"),
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct EventStream {
     rx: mpsc::Receiver<SocketEvent>,
