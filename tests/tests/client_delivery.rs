@@ -334,3 +334,18 @@ async fn connect_has_its_own_timeout() {
         .unwrap_err();
     assert_eq!(err, ConnectError::Timeout);
 }
+
+/// A buffered emit times out even when its socket never connects, and leaves the
+/// offline buffer (no server needed).
+#[tokio::test]
+async fn a_buffered_ack_times_out_without_a_connection() {
+    let manager = Manager::new(format!("http://127.0.0.1:{}", free_port())).unwrap();
+    let socket = manager.socket("/").build();
+    let answer = socket
+        .timeout(Duration::from_millis(100))
+        .emit_with_ack("never", &());
+    assert_eq!(socket.buffered(), 1);
+    let err = within("the timeout", answer).await.unwrap_err();
+    assert!(matches!(err, AckError::Timeout), "{err:?}");
+    assert_eq!(socket.buffered(), 0);
+}

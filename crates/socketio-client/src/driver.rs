@@ -4,8 +4,8 @@
 //! dispatch task, auth functions on their own.
 
 use std::{
-    collections::{BTreeSet, HashMap},
-    sync::Arc,
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Weak},
     time::{Instant, SystemTime},
 };
 
@@ -48,9 +48,10 @@ pub(crate) enum Command {
         key: u64,
         packet: Packet,
     },
-    /// The deadline of an acknowledgement.
+    /// The deadline of an acknowledgement (of a socket that may not be registered: one
+    /// never connected still times its buffered emits out).
     AckTimer {
-        key: u64,
+        core: Weak<SocketCore>,
         id: u64,
         deadline: Instant,
     },
@@ -141,7 +142,8 @@ pub(crate) struct Driver {
     prior_websocket: bool,
     /// The transport a `try_all_transports` second try opens with.
     fallback: Option<TransportKind>,
-    timers: BTreeSet<(Instant, u64, u64)>,
+    /// Acknowledgement deadlines: (when, socket key, ack id) → the socket.
+    timers: BTreeMap<(Instant, u64, u64), Weak<SocketCore>>,
 }
 
 impl Driver {
@@ -198,7 +200,7 @@ impl Driver {
             skip_reconnect: false,
             prior_websocket: false,
             fallback: None,
-            timers: BTreeSet::new(),
+            timers: BTreeMap::new(),
         }
     }
 
@@ -239,7 +241,7 @@ impl Driver {
             .iter()
             .filter_map(|engine| engine.session.poll_timeout())
             .min();
-        let timer = self.timers.first().map(|(at, _, _)| *at);
+        let timer = self.timers.first_key_value().map(|((at, _, _), _)| *at);
         [
             engine,
             closing,
@@ -299,8 +301,9 @@ impl Driver {
                     self.send_packet(&packet);
                 }
             }
-            Command::AckTimer { key, id, deadline } => {
-                self.timers.insert((deadline, key, id));
+            Command::AckTimer { core, id, deadline } => {
+                let key = core.upgrade().map(|core| core.key).unwrap_or_default();
+                self.timers.insert((deadline, key, id), core);
             }
             Command::Open => {
                 self.skip_reconnect = false;
@@ -783,7 +786,8 @@ impl Driver {
         fx.resolve_all();
         for out in fx.send {
             if let Some((id, deadline)) = out.timer {
-                self.timers.insert((deadline, core.key, id));
+                self.timers
+                    .insert((deadline, core.key, id), Arc::downgrade(core));
             }
             self.send_packet(&out.packet);
         }
@@ -810,12 +814,14 @@ impl Driver {
         if self.reconnect_at.is_some_and(|at| at <= now) {
             self.attempt();
         }
-        while let Some(&(at, key, id)) = self.timers.first() {
+        while let Some((&(at, _, id), _)) = self.timers.first_key_value() {
             if at > now {
                 break;
             }
-            self.timers.pop_first();
-            let Some(core) = self.sockets.get(&key).cloned() else {
+            let Some((_, core)) = self.timers.pop_first() else {
+                break;
+            };
+            let Some(core) = core.upgrade() else {
                 continue;
             };
             let mut fx = Effects::default();

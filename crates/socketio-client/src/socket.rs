@@ -388,7 +388,7 @@ impl Socket {
                     })?;
                     if let Some((id, deadline)) = out.timer {
                         self.manager.send(Command::AckTimer {
-                            key: core.key,
+                            core: Arc::downgrade(core),
                             id,
                             deadline,
                         })?;
@@ -419,7 +419,7 @@ impl Socket {
                     (Some(id), Ok(true)) => {
                         if let Some(timeout) = flags.timeout.or(core.options.ack_timeout) {
                             self.manager.send(Command::AckTimer {
-                                key: core.key,
+                                core: Arc::downgrade(core),
                                 id,
                                 deadline: now + timeout,
                             })?;
