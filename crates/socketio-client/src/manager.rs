@@ -77,7 +77,12 @@ impl Manager {
         let shared = Arc::new(ManagerShared { config, events });
         let (cmd, rx) = mpsc::unbounded_channel();
         let driver = Driver::new(Arc::clone(&shared), rx, cmd.downgrade());
-        runtime.spawn(driver.run());
+        let span = tracing::debug_span!(
+            "socketio_client",
+            server = %shared.config.authority,
+            path = %shared.config.path
+        );
+        runtime.spawn(tracing::Instrument::instrument(driver.run(), span));
         Ok(Self { shared, cmd })
     }
 
