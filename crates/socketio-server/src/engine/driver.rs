@@ -1,7 +1,12 @@
 //! One task per session: it owns the `engineio-core` session, feeds it requests,
 //! WebSocket frames, application messages and timer expiries, and writes what it emits.
 
-use std::{pin::pin, sync::Arc, time::Instant};
+use std::{
+    pin::pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
 
 use bytes::Bytes;
 use engineio_core::{
@@ -55,9 +60,16 @@ pub(super) struct Driver {
     connection: Option<Box<dyn EngineConnection>>,
     /// Commands taken from the socket's mailbox, handled in order.
     commands: Vec<Command>,
+    /// A transmit that could not be carried out without waiting.
+    unsent: Option<Transmit>,
+    /// Whether frames were written to the WebSocket since its last flush.
+    ws_dirty: bool,
     pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>>,
     ws: Option<WsStream>,
     pending_ws: Option<OnUpgrade>,
+    /// The connection of a session that starts on a WebSocket, until it has switched
+    /// protocols.
+    opening: Option<OnUpgrade>,
 }
 
 /// The driver's current time: tokio's clock, so that tests can pause it.
@@ -70,7 +82,7 @@ impl Driver {
         shared: Arc<Shared>,
         session: ServerSession,
         socket: EngineSocket,
-        ws: Option<WsStream>,
+        opening: Option<OnUpgrade>,
     ) -> Self {
         Self {
             shared,
@@ -78,87 +90,111 @@ impl Driver {
             socket,
             connection: None,
             commands: Vec::new(),
+            unsent: None,
+            ws_dirty: false,
             pending_poll: None,
-            ws,
+            ws: None,
             pending_ws: None,
+            opening,
         }
     }
 
-    /// Runs the session to its end, then removes it from the server.
+    /// Runs the session to its end, then removes it from the server. A session that
+    /// starts on a WebSocket is added to the server once that is open.
     pub(super) fn spawn(self) {
         let span = tracing::debug_span!("engineio", sid = %self.socket.sid());
         tokio::spawn(self.run().instrument(span));
     }
 
-    pub(super) async fn run(mut self) {
-        self.connection = Some(self.shared.handler.on_connect(self.socket.clone()));
-        let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
-        // The timer is re-armed only when the deadline moves: re-arming takes the timer
-        // driver's lock, and most turns of the loop (a message in, a message out) leave
-        // the heartbeat deadline where it was.
-        let mut armed: Option<Instant> = None;
-        loop {
-            self.drain_outputs().await;
-            if self.session.is_closed() {
-                break;
+    // Not an `async fn`: one would keep the driver twice in its future, as the argument
+    // and as the binding of its body, and the future lives as long as the session.
+    #[allow(clippy::manual_async_fn)]
+    pub(super) fn run(mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        async move {
+            if let Some(on_upgrade) = self.opening.take() {
+                // Boxed, as the other rare paths: the future lives as long as the
+                // session, and is as large as its largest state.
+                let mut pending = Some(on_upgrade);
+                let opening = Box::pin(wait_upgrade(&mut pending, &self.shared.config));
+                let Some(ws) = opening.await else {
+                    return;
+                };
+                self.ws = Some(ws);
+                self.shared.insert(self.socket.clone());
             }
-            let deadline = self.session.poll_timeout();
-            if let Some(deadline) = deadline.filter(|deadline| armed != Some(*deadline)) {
-                armed = Some(deadline);
-                sleep.as_mut().reset(deadline.into());
-            }
-            let accept_messages = !self.session.is_send_buffer_full();
-            let read_ws =
-                self.ws.is_some() && !self.connection.as_ref().is_some_and(|c| c.is_busy());
-            tokio::select! {
-                biased;
-                () = poll_work(&mut self.connection) => {}
-                () = std::future::poll_fn(|cx| self.socket.commands().poll_take(cx, &mut self.commands)) => {
-                    let mut commands = std::mem::take(&mut self.commands);
-                    for command in commands.drain(..) {
-                        self.handle_command(command);
+            self.connection = Some(self.shared.handler.on_connect(self.socket.clone()));
+            let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+            // The timer is re-armed only when the deadline moves: re-arming takes the timer
+            // driver's lock, and most turns of the loop (a message in, a message out) leave
+            // the heartbeat deadline where it was.
+            let mut armed: Option<Instant> = None;
+            loop {
+                self.drain_outputs().await;
+                if self.session.is_closed() {
+                    break;
+                }
+                let deadline = self.session.poll_timeout();
+                if let Some(deadline) = deadline.filter(|deadline| armed != Some(*deadline)) {
+                    armed = Some(deadline);
+                    sleep.as_mut().reset(deadline.into());
+                }
+                let accept_messages = !self.session.is_send_buffer_full();
+                let read_ws =
+                    self.ws.is_some() && !self.connection.as_ref().is_some_and(|c| c.is_busy());
+                tokio::select! {
+                    biased;
+                    () = poll_work(&mut self.connection) => {}
+                    () = std::future::poll_fn(|cx| self.socket.commands().poll_take(cx, &mut self.commands)) => {
+                        let mut commands = std::mem::take(&mut self.commands);
+                        for command in commands.drain(..) {
+                            self.handle_command(command);
+                        }
+                        self.commands = commands;
                     }
-                    self.commands = commands;
-                }
-                open = std::future::poll_fn(|cx| self.socket.outbox().poll_ready(cx)),
-                    if accept_messages =>
-                {
-                    if open {
-                        self.take_messages();
-                    } else {
-                        self.session.close(CloseReason::ForcedClose, now());
+                    open = std::future::poll_fn(|cx| self.socket.outbox().poll_ready(cx)),
+                        if accept_messages =>
+                    {
+                        if open {
+                            self.take_messages();
+                        } else {
+                            self.session.close(CloseReason::ForcedClose, now());
+                        }
+                    }
+                    frame = next_frame(&mut self.ws), if read_ws => self.handle_ws_input(frame),
+                    // Boxed, as the other rare paths: the loop's future lives as long as the
+                    // session, and its size is the size of its largest state.
+                    // (`select!` builds every branch's future, even a disabled one: the box is
+                    // made inside the future, when it is first polled.)
+                    upgraded = async { Box::new(Box::pin(wait_upgrade(&mut self.pending_ws, &self.shared.config)).await) },
+                        if self.pending_ws.is_some() =>
+                    {
+                        let upgraded = Box::pin(self.handle_upgraded(*upgraded));
+                        upgraded.await;
+                    }
+                    () = poll_dropped(&mut self.pending_poll), if self.pending_poll.is_some() => {
+                        self.pending_poll = None;
+                        self.session.handle_poll_dropped(now());
+                    }
+                    () = &mut sleep, if deadline.is_some() => self.session.handle_timeout(now()),
+                    reason = self.socket.close_requested() => self.session.close(reason, now()),
+                    // Nothing is taken from the queue meanwhile (a polling client that does
+                    // not poll): it may stay full.
+                    () = async { Box::pin(self.socket.slow_consumer()).await }, if !accept_messages => {
+                        let reason = CloseReason::TransportError(TransportError::SlowConsumer);
+                        self.session.close(reason, now());
                     }
                 }
-                frame = next_frame(&mut self.ws), if read_ws => self.handle_ws_input(frame),
-                // Boxed, as the other rare paths: the loop's future lives as long as the
-                // session, and its size is the size of its largest state.
-                upgraded = Box::pin(wait_upgrade(&mut self.pending_ws, &self.shared.config)),
-                    if self.pending_ws.is_some() =>
-                {
-                    Box::pin(self.handle_upgraded(upgraded)).await;
-                }
-                () = poll_dropped(&mut self.pending_poll), if self.pending_poll.is_some() => {
-                    self.pending_poll = None;
-                    self.session.handle_poll_dropped(now());
-                }
-                () = &mut sleep, if deadline.is_some() => self.session.handle_timeout(now()),
-                reason = self.socket.close_requested() => self.session.close(reason, now()),
-                // Nothing is taken from the queue meanwhile (a polling client that does
-                // not poll): it may stay full.
-                () = self.socket.slow_consumer(), if !accept_messages => {
-                    let reason = CloseReason::TransportError(TransportError::SlowConsumer);
-                    self.session.close(reason, now());
-                }
             }
-        }
-        self.shared.remove(self.socket.sid());
-        if let Some(mut ws) = self.ws.take() {
-            let _ = Box::pin(ws.close(None)).await;
-        }
-        // Answer what the HTTP side still asks, then let the connection finish its work.
-        self.socket.commands().close();
-        if let Some(mut connection) = self.connection.take() {
-            std::future::poll_fn(|cx| connection.poll_work(cx)).await;
+            self.shared.remove(self.socket.sid());
+            if let Some(ws) = self.ws.take() {
+                let closing = Box::pin(close_websocket(ws));
+                closing.await;
+            }
+            // Answer what the HTTP side still asks, then let the connection finish its work.
+            self.socket.commands().close();
+            if let Some(mut connection) = self.connection.take() {
+                std::future::poll_fn(|cx| connection.poll_work(cx)).await;
+            }
         }
     }
 
@@ -269,8 +305,20 @@ impl Driver {
 
     /// Writes what the session emitted and hands its events to the application.
     async fn drain_outputs(&mut self) {
-        let mut ws_written = false;
-        while let Some(transmit) = self.session.poll_transmit() {
+        // Most of the time the WebSocket takes every frame at once: that is done without
+        // a future per write, and only a write that must wait goes the slow way, in a
+        // future of its own (the loop's future lives as long as the session).
+        let blocked = std::future::poll_fn(|cx| Poll::Ready(self.write_ready(cx))).await;
+        if blocked {
+            Box::pin(self.write_waiting()).await;
+        }
+        self.dispatch_events();
+    }
+
+    /// Carries out the session's transmits while none has to wait; `true` when one
+    /// has (it is kept in `unsent`) or a flush is pending.
+    fn write_ready(&mut self, cx: &mut Context<'_>) -> bool {
+        while let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) {
             match transmit {
                 Transmit::Poll(body) => {
                     if let Some(reply) = self.pending_poll.take() {
@@ -278,30 +326,89 @@ impl Driver {
                     }
                 }
                 Transmit::WebSocket(frame) => {
-                    let limit = self.session.config().ping_timeout;
-                    if let Some(ws) = self.ws.as_mut() {
-                        let written =
-                            guarded(&self.socket, limit, ws.feed(to_ws_message(frame))).await;
-                        ws_written = self.after_write(written) || ws_written;
+                    let Some(ws) = self.ws.as_mut() else {
+                        continue;
+                    };
+                    let sent = match ws.poll_ready_unpin(cx) {
+                        Poll::Pending => {
+                            self.unsent = Some(Transmit::WebSocket(frame));
+                            return true;
+                        }
+                        Poll::Ready(ready) => {
+                            ready.and_then(|()| ws.start_send_unpin(to_ws_message(frame)))
+                        }
+                    };
+                    match sent {
+                        Ok(()) => self.ws_dirty = true,
+                        Err(_) => {
+                            self.after_write(Written::Failed(TransportError::WebSocket));
+                        }
                     }
                 }
-                Transmit::CloseWebSocket => {
-                    let limit = self.session.config().ping_timeout;
-                    if let Some(mut ws) = self.ws.take() {
-                        let _ = Box::pin(guarded(&self.socket, limit, ws.close(None))).await;
-                    }
-                    ws_written = false;
+                other @ Transmit::CloseWebSocket => {
+                    self.unsent = Some(other);
+                    return true;
                 }
                 _ => {}
             }
         }
-        if ws_written {
-            let limit = self.session.config().ping_timeout;
+        if !self.ws_dirty {
+            return false;
+        }
+        let Some(ws) = self.ws.as_mut() else {
+            self.ws_dirty = false;
+            return false;
+        };
+        match ws.poll_flush_unpin(cx) {
+            Poll::Pending => true,
+            Poll::Ready(flushed) => {
+                self.ws_dirty = false;
+                if flushed.is_err() {
+                    self.after_write(Written::Failed(TransportError::WebSocket));
+                }
+                false
+            }
+        }
+    }
+
+    /// The slow way of [`write_ready`](Self::write_ready): each write may wait, within
+    /// the limits of [`guarded`].
+    async fn write_waiting(&mut self) {
+        let limit = self.session.config().ping_timeout;
+        while let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) {
+            match transmit {
+                Transmit::Poll(body) => {
+                    if let Some(reply) = self.pending_poll.take() {
+                        let _ = reply.send(Ok(body));
+                    }
+                }
+                Transmit::WebSocket(frame) => {
+                    if let Some(ws) = self.ws.as_mut() {
+                        let written =
+                            guarded(&self.socket, limit, ws.feed(to_ws_message(frame))).await;
+                        self.ws_dirty = self.after_write(written) || self.ws_dirty;
+                    }
+                }
+                Transmit::CloseWebSocket => {
+                    if let Some(mut ws) = self.ws.take() {
+                        let _ = guarded(&self.socket, limit, ws.close(None)).await;
+                    }
+                    self.ws_dirty = false;
+                }
+                _ => {}
+            }
+        }
+        if self.ws_dirty {
+            self.ws_dirty = false;
             if let Some(ws) = self.ws.as_mut() {
                 let flushed = guarded(&self.socket, limit, ws.flush()).await;
                 self.after_write(flushed);
             }
         }
+    }
+
+    /// Hands the session's events to the application.
+    fn dispatch_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
             match event {
                 Event::Message(message) => {
@@ -356,18 +463,35 @@ async fn guarded<E>(
     limit: std::time::Duration,
     write: impl std::future::Future<Output = Result<(), E>>,
 ) -> Written {
-    tokio::select! {
-        // A write that can complete now always does, even when a close was asked for:
-        // a close delivers what is queued first.
-        biased;
-        result = tokio::time::timeout(limit, write) => match result {
-            Ok(Ok(())) => Written::Done,
-            Ok(Err(_)) => Written::Failed(TransportError::WebSocket),
-            Err(_) => Written::Failed(TransportError::SlowConsumer),
-        },
-        _ = socket.close_requested() => Written::Interrupted,
-        () = socket.slow_consumer() => Written::Failed(TransportError::SlowConsumer),
+    let written = |result: Result<(), E>| match result {
+        Ok(()) => Written::Done,
+        Err(_) => Written::Failed(TransportError::WebSocket),
+    };
+    let mut write = pin!(write);
+    // Most writes complete at once: they need no timer, and the waiting below (timers,
+    // its own allocation) is for those that do not.
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(result) = first {
+        return written(result);
     }
+    Box::pin(async move {
+        tokio::select! {
+            // A write that can complete now always does, even when a close was asked
+            // for: a close delivers what is queued first.
+            biased;
+            result = tokio::time::timeout(limit, write) => match result {
+                Ok(result) => written(result),
+                Err(_) => Written::Failed(TransportError::SlowConsumer),
+            },
+            _ = socket.close_requested() => Written::Interrupted,
+            () = socket.slow_consumer() => Written::Failed(TransportError::SlowConsumer),
+        }
+    })
+    .await
+}
+
+async fn close_websocket(mut ws: WsStream) {
+    let _ = ws.close(None).await;
 }
 
 async fn next_frame(ws: &mut Option<WsStream>) -> Option<Result<Frame, TransportError>> {

@@ -9,12 +9,11 @@ use http::{Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use tokio::sync::oneshot;
-use tracing::Instrument;
 
 use super::{
     EngineSocket, Shared,
     driver::{Command, Driver, PostBodyError},
-    websocket::{accept_stream, switching_protocols},
+    websocket::switching_protocols,
 };
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -237,28 +236,13 @@ where
         (Some(response), Some(on_upgrade)) => {
             // The session starts once the connection has switched protocols, which
             // happens after this response is written.
-            let span = tracing::debug_span!("engineio", %sid);
-            tokio::spawn(
-                async move {
-                    let upgraded = match on_upgrade.await {
-                        Ok(upgraded) => upgraded,
-                        Err(err) => {
-                            tracing::debug!(%err, "websocket handshake failed");
-                            return;
-                        }
-                    };
-                    let ws = accept_stream(upgraded, &shared.config).await;
-                    let session = ServerSession::new(
-                        sid,
-                        TransportKind::WebSocket,
-                        shared.config.session.clone(),
-                        now(),
-                    );
-                    shared.insert(socket.clone());
-                    Driver::new(shared, session, socket, Some(ws)).run().await;
-                }
-                .instrument(span),
+            let session = ServerSession::new(
+                sid,
+                TransportKind::WebSocket,
+                shared.config.session.clone(),
+                now(),
             );
+            Driver::new(shared, session, socket, Some(on_upgrade)).spawn();
             response.body(Full::default()).unwrap_or_default()
         }
         _ => {
