@@ -226,7 +226,38 @@ async fn ping_timeout_when_the_server_goes_silent(fixture: Fixture) {
     assert!(socket.active(), "a ping timeout is not final");
 }
 
+/// `remember_upgrade`: after a connection that upgraded, the next one opens over
+/// WebSocket at once (no upgrade needed).
+async fn remember_upgrade(fixture: Fixture) {
+    let server = fixture.start(&[]).await;
+    let manager = fast(&server.url()).remember_upgrade(true).build().unwrap();
+    let mut manager_events = manager.events();
+    let socket = manager.socket("/").connect().await.unwrap();
+    next_manager(&mut manager_events, "the upgrade", |event| {
+        *event == ManagerEvent::Upgrade
+    })
+    .await;
+    socket.emit("close-transport", &()).unwrap();
+    next_manager(&mut manager_events, "the reconnection", |event| {
+        matches!(event, ManagerEvent::Reconnect(_))
+    })
+    .await;
+    let upgraded_again = tokio::time::timeout(Duration::from_millis(500), async {
+        loop {
+            if manager_events.recv().await == Some(ManagerEvent::Upgrade) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(upgraded_again.is_err(), "the second connection upgraded");
+    let mut events = socket.events();
+    socket.emit("message", &"over websocket").unwrap();
+    next_event(&mut events, "message-back").await;
+}
+
 both! {
+    remember_upgrade_opens_over_websocket => remember_upgrade;
     reconnection_after_the_engine_drops => reconnect_after_the_engine_drops;
     reconnection_after_a_server_restart => reconnect_after_a_restart;
     failed_first_connect_enters_the_loop => a_failed_first_connect_enters_the_loop;
