@@ -407,3 +407,35 @@ async fn try_all_transports_falls_back_to_websocket() {
         ManagerEvent::Error(_)
     ));
 }
+
+/// The open timeout: a server that accepts connections and never answers fails the
+/// attempt with "timeout", which enters the loop (no fixture needed).
+#[tokio::test]
+async fn the_open_timeout_fails_a_silent_handshake() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let manager = Manager::builder(format!("http://127.0.0.1:{port}"))
+        .timeout(Some(Duration::from_millis(200)))
+        .reconnection_delay(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let mut manager_events = manager.events();
+    let started = Instant::now();
+    manager.socket("/").build().connect();
+    let event = next_manager(&mut manager_events, "the error", |event| {
+        matches!(event, ManagerEvent::Error(_))
+    })
+    .await;
+    assert_eq!(event, ManagerEvent::Error("timeout".to_owned()));
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    next_manager(&mut manager_events, "an attempt", |event| {
+        matches!(event, ManagerEvent::ReconnectAttempt(1))
+    })
+    .await;
+}
