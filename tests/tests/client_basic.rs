@@ -568,6 +568,40 @@ async fn headers_and_cookies(fixture: Fixture) {
     }
 }
 
+/// Large binary payloads and many small messages in a burst, on each transport.
+async fn large_and_many(fixture: Fixture) {
+    let server = fixture.start(&[]).await;
+    let big = Bytes::from(
+        (0..300_000u32)
+            .map(|n| (n % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    for transports in [Transports::Polling, Transports::WebSocket, Transports::Both] {
+        let socket = manager(&server.url(), transports)
+            .socket("/")
+            .connect()
+            .await
+            .unwrap();
+        let mut events = socket.events();
+        socket.emit("echo", &("big", &big)).unwrap();
+        for n in 0..200u32 {
+            socket.emit("message", &n).unwrap();
+        }
+        let (name, data): (String, Bytes) =
+            next_event(&mut events, "echo").await.deserialize().unwrap();
+        assert_eq!((name.as_str(), data.len()), ("big", big.len()));
+        assert_eq!(data, big, "{transports:?}");
+        for n in 0..200u32 {
+            let back: u32 = next_event(&mut events, "message-back")
+                .await
+                .deserialize()
+                .unwrap();
+            assert_eq!(back, n, "{transports:?}");
+        }
+    }
+}
+
 both! {
     headers_and_the_cookie_jar => headers_and_cookies;
+    large_binaries_and_bursts => large_and_many;
 }
