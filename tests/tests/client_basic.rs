@@ -601,7 +601,38 @@ async fn large_and_many(fixture: Fixture) {
     }
 }
 
+/// A flood of emits, more than the Engine.IO session holds at once: every one reaches
+/// the server, in order (the server logs them without answering, so that its own
+/// outgoing queue is not what is measured).
+async fn a_flood_of_emits(fixture: Fixture) {
+    let server = fixture.start(&[]).await;
+    for transports in [Transports::Polling, Transports::WebSocket] {
+        let socket = manager(&server.url(), transports)
+            .socket("/")
+            .connect()
+            .await
+            .unwrap();
+        let total = 10_000u32;
+        let prefix = format!("{transports:?}-");
+        let pending: Vec<_> = (0..total)
+            .map(|n| socket.emit_with_ack("retry", &(format!("{prefix}{n}"), u64::MAX)))
+            .collect();
+        let log: Vec<String> = within("the log", socket.emit_with_ack("retry-log", &()))
+            .await
+            .unwrap()
+            .deserialize()
+            .unwrap();
+        let ours: Vec<&String> = log.iter().filter(|key| key.starts_with(&prefix)).collect();
+        assert_eq!(ours.len(), total as usize, "{transports:?}");
+        for (n, key) in ours.into_iter().enumerate() {
+            assert_eq!(*key, format!("{prefix}{n}"));
+        }
+        drop(pending);
+    }
+}
+
 both! {
+    a_flood_of_emits_loses_nothing => a_flood_of_emits;
     headers_and_the_cookie_jar => headers_and_cookies;
     large_binaries_and_bursts => large_and_many;
 }

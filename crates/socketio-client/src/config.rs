@@ -107,13 +107,18 @@ pub struct ManagerBuilder {
 
 impl ManagerBuilder {
     pub(crate) fn new(url: impl Into<String>) -> Self {
+        let mut engine = ClientConfig::default();
+        // What the application emits while connected waits in the session until the
+        // transport takes it, as in the official client; a full session would drop it.
+        // The offline buffer (bounded per socket) is where emits wait otherwise.
+        engine.max_buffered_packets = usize::MAX;
         Self {
             url: url.into(),
             path: "/socket.io/".to_owned(),
             query: Vec::new(),
             headers: Vec::new(),
             with_credentials: false,
-            engine: ClientConfig::default(),
+            engine,
             try_all_transports: false,
             reconnection: true,
             reconnection_attempts: None,
