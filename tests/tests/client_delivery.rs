@@ -349,3 +349,51 @@ async fn a_buffered_ack_times_out_without_a_connection() {
     assert!(matches!(err, AckError::Timeout), "{err:?}");
     assert_eq!(socket.buffered(), 0);
 }
+
+/// Handlers far behind: the client stops reading until they catch up, and then every
+/// event arrives, in order. On the Node fixture only: our server's bounded outgoing
+/// queue (1,024 by default) refuses emits to a client that stops reading, by design.
+#[tokio::test]
+async fn slow_handlers_hold_back_reading_and_lose_nothing() {
+    let server = Fixture::Node.start(&[]).await;
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (count, mut counted) = tokio::sync::watch::channel(0usize);
+    let (handler_gate, handler_seen) = (Arc::clone(&gate), Arc::clone(&seen));
+    let socket = Manager::builder(server.url())
+        .transports(Transports::WebSocket)
+        .build()
+        .unwrap()
+        .socket("/")
+        .on(
+            "message-back",
+            move |socketio_client::Data(n): socketio_client::Data<u32>| {
+                let len = {
+                    let mut seen = handler_seen.lock().unwrap();
+                    seen.push(n);
+                    seen.len()
+                };
+                count.send_replace(len);
+                let gate = Arc::clone(&handler_gate);
+                async move {
+                    let _ = gate.acquire().await;
+                }
+            },
+        )
+        .connect()
+        .await
+        .unwrap();
+    let total = 6_000u32;
+    for n in 0..total {
+        socket.emit("message", &n).unwrap();
+    }
+    // The handlers pile up to the backlog limit, then reading stops.
+    within("the backlog", counted.wait_for(|n| *n >= 4096))
+        .await
+        .unwrap();
+    gate.add_permits(usize::try_from(total).unwrap());
+    within("every event", counted.wait_for(|n| *n >= total as usize))
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), (0..total).collect::<Vec<_>>());
+}

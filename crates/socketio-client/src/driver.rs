@@ -118,8 +118,11 @@ pub(crate) struct Driver {
     shared: Arc<ManagerShared>,
     commands: mpsc::UnboundedReceiver<Command>,
     weak: mpsc::WeakUnboundedSender<Command>,
-    io_tx: mpsc::UnboundedSender<Io>,
-    io_rx: mpsc::UnboundedReceiver<Io>,
+    io_tx: mpsc::Sender<Io>,
+    io_rx: mpsc::Receiver<Io>,
+    /// Handler invocations dispatched and not finished, and the signal that the
+    /// backlog went down.
+    backlog: Arc<Backlog>,
     dispatch: mpsc::UnboundedSender<Dispatch>,
     http: HttpClient,
     parts: RequestParts,
@@ -153,9 +156,10 @@ impl Driver {
         weak: mpsc::WeakUnboundedSender<Command>,
     ) -> Self {
         let config = &shared.config;
-        let (io_tx, io_rx) = mpsc::unbounded_channel();
+        let (io_tx, io_rx) = mpsc::channel(IO_CAPACITY);
         let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
-        tokio::spawn(run_dispatch(dispatch_rx));
+        let backlog = Arc::new(Backlog::default());
+        tokio::spawn(run_dispatch(dispatch_rx, Arc::clone(&backlog)));
         let codec = Codec::new(config.parser);
         #[cfg(feature = "rustls")]
         let tls = config.tls.clone();
@@ -185,6 +189,7 @@ impl Driver {
             weak,
             io_tx,
             io_rx,
+            backlog,
             dispatch,
             sockets: HashMap::new(),
             engine: None,
@@ -219,7 +224,10 @@ impl Driver {
                     // Every handle is gone.
                     None => break,
                 },
-                Some(io) = self.io_rx.recv() => self.on_io(io),
+                // While the handlers are far behind, nothing more is read from the
+                // server: the transports wait, and TCP pushes back.
+                Some(io) = self.io_rx.recv(), if !self.backlog.is_full() => self.on_io(io),
+                () = self.backlog.drained.notified(), if self.backlog.is_full() => {}
                 () = sleep => self.on_timer(),
             }
             self.pump();
@@ -541,7 +549,7 @@ impl Driver {
                 let (key, epoch) = (core.key, self.epoch);
                 tokio::spawn(async move {
                     let auth = auth().await;
-                    let _ = io.send(Io::Auth { key, epoch, auth });
+                    let _ = io.send(Io::Auth { key, epoch, auth }).await;
                 });
             }
         }
@@ -745,6 +753,7 @@ impl Driver {
             .cloned()
             .collect();
         if !handlers.is_empty() {
+            self.backlog.add(handlers.len());
             let _ = self.dispatch.send(Dispatch {
                 handlers,
                 ctx: EventContext {
@@ -770,6 +779,7 @@ impl Driver {
         } else {
             Args::from_values(vec![arg])
         };
+        self.backlog.add(handlers.len());
         let _ = self.dispatch.send(Dispatch {
             handlers,
             ctx: EventContext {
@@ -1002,7 +1012,7 @@ impl Driver {
                         (self.http.clone(), self.parts.clone(), self.io_tx.clone());
                     engine.get = Some(tokio::spawn(async move {
                         let result = transport::request(&http, &parts, &url, None).await;
-                        let _ = io.send(Io::Poll { epoch, result });
+                        let _ = io.send(Io::Poll { epoch, result }).await;
                     }));
                 }
                 ClientTransmit::Post { sid, body } => {
@@ -1013,7 +1023,7 @@ impl Driver {
                         let ok = transport::request(&http, &parts, &url, Some(body))
                             .await
                             .is_ok();
-                        let _ = io.send(Io::Post { epoch, ok });
+                        let _ = io.send(Io::Post { epoch, ok }).await;
                     });
                 }
                 ClientTransmit::OpenWebSocket { sid } => {
@@ -1081,9 +1091,43 @@ fn connect_error_value(message: &str, data: Value) -> Value {
     Value::Object(map)
 }
 
+/// How many reports from the transports may wait for the Manager's task.
+const IO_CAPACITY: usize = 64;
+
+/// How many handler invocations may be pending before the Manager's task stops reading
+/// from the server.
+const MAX_BACKLOG: usize = 4096;
+
+/// The handler invocations dispatched and not finished.
+#[derive(Debug, Default)]
+struct Backlog {
+    pending: std::sync::atomic::AtomicUsize,
+    drained: tokio::sync::Notify,
+}
+
+impl Backlog {
+    fn add(&self, n: usize) {
+        self.pending
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn done(&self) {
+        let before = self
+            .pending
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if before == MAX_BACKLOG {
+            self.drained.notify_one();
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.pending.load(std::sync::atomic::Ordering::Relaxed) >= MAX_BACKLOG
+    }
+}
+
 /// Runs the handlers: extraction and futures, in arrival order, beside each other, on
 /// one task for the Manager.
-async fn run_dispatch(mut rx: mpsc::UnboundedReceiver<Dispatch>) {
+async fn run_dispatch(mut rx: mpsc::UnboundedReceiver<Dispatch>, backlog: Arc<Backlog>) {
     let mut running = FuturesUnordered::new();
     loop {
         tokio::select! {
@@ -1092,21 +1136,26 @@ async fn run_dispatch(mut rx: mpsc::UnboundedReceiver<Dispatch>) {
                     for handler in handlers {
                         match handler(&ctx) {
                             Ok(future) => running.push(future),
-                            Err(rejection) => tracing::warn!(
-                                nsp = %ctx.socket.nsp(),
-                                event = %ctx.event(),
-                                %rejection,
-                                "a handler's extractor failed; the handler did not run"
-                            ),
+                            Err(rejection) => {
+                                backlog.done();
+                                tracing::warn!(
+                                    nsp = %ctx.socket.nsp(),
+                                    event = %ctx.event(),
+                                    %rejection,
+                                    "a handler's extractor failed; the handler did not run"
+                                );
+                            }
                         }
                     }
                 }
                 None => break,
             },
-            Some(()) = running.next(), if !running.is_empty() => {}
+            Some(()) = running.next(), if !running.is_empty() => backlog.done(),
         }
     }
-    while running.next().await.is_some() {}
+    while running.next().await.is_some() {
+        backlog.done();
+    }
 }
 
 #[cfg(test)]

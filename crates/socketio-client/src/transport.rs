@@ -194,18 +194,21 @@ pub(crate) async fn websocket(
     url: String,
     parts: RequestParts,
     mut out: mpsc::UnboundedReceiver<WsOut>,
-    io: mpsc::UnboundedSender<Io>,
+    io: mpsc::Sender<Io>,
     epoch: u64,
     id: u64,
 ) {
-    let report = |event: WsReport| {
-        let _ = io.send(Io::Ws { epoch, id, event });
-    };
+    // A bounded channel: while the Manager's task does not take the reports (its
+    // handlers are behind), the WebSocket is not read, and TCP pushes back.
+    let report = |event: WsReport| io.send(Io::Ws { epoch, id, event });
     let mut request = match url.into_client_request() {
         Ok(request) => request,
         Err(err) => {
             tracing::debug!(%err, "bad WebSocket request");
-            return report(WsReport::Error);
+            {
+                let _ = report(WsReport::Error).await;
+                return;
+            }
         }
     };
     parts.apply(request.headers_mut());
@@ -227,10 +230,13 @@ pub(crate) async fn websocket(
         }
         Err(err) => {
             tracing::debug!(%err, "WebSocket failed to open");
-            return report(WsReport::Error);
+            {
+                let _ = report(WsReport::Error).await;
+                return;
+            }
         }
     };
-    report(WsReport::Opened);
+    let _ = report(WsReport::Opened).await;
     let (mut sink, mut source) = stream.split();
     loop {
         tokio::select! {
@@ -241,7 +247,7 @@ pub(crate) async fn websocket(
                     match next {
                         Some(WsOut::Frame(frame)) => {
                             if sink.feed(to_message(frame)).await.is_err() {
-                                return report(WsReport::Error);
+                                { let _ = report(WsReport::Error).await; return; }
                             }
                         }
                         Some(WsOut::Close) | None => {
@@ -255,26 +261,26 @@ pub(crate) async fn websocket(
                     }
                 }
                 if sink.flush().await.is_err() {
-                    return report(WsReport::Error);
+                    { let _ = report(WsReport::Error).await; return; }
                 }
             }
             incoming = source.next() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
                     match ByteString::try_from(Bytes::from(text)) {
-                        Ok(text) => report(WsReport::Frame(Frame::Text(text))),
-                        Err(_) => return report(WsReport::Error),
+                        Ok(text) => { let _ = report(WsReport::Frame(Frame::Text(text))).await; }
+                        Err(_) => { let _ = report(WsReport::Error).await; return; }
                     }
                 }
-                Some(Ok(WsMessage::Binary(data))) => report(WsReport::Frame(Frame::Binary(data))),
+                Some(Ok(WsMessage::Binary(data))) => { let _ = report(WsReport::Frame(Frame::Binary(data))).await; }
                 Some(Ok(WsMessage::Close(_))) | None => {
                     let _ = sink.close().await;
-                    return report(WsReport::Closed);
+                    { let _ = report(WsReport::Closed).await; return; }
                 }
                 Some(Ok(_)) => {}
-                Some(Err(tungstenite::Error::ConnectionClosed)) => return report(WsReport::Closed),
+                Some(Err(tungstenite::Error::ConnectionClosed)) => { let _ = report(WsReport::Closed).await; return; }
                 Some(Err(err)) => {
                     tracing::debug!(%err, "WebSocket failed");
-                    return report(WsReport::Error);
+                    { let _ = report(WsReport::Error).await; return; }
                 }
             },
         }
