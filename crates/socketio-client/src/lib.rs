@@ -43,6 +43,10 @@
 //!   "io server disconnect", "io client disconnect" or a refused CONNECT the socket stays
 //!   disconnected; after a lost connection the Manager reconnects and the socket joins
 //!   its namespace again (its auth function, if any, runs again).
+//! - Memory stays bounded whatever the server sends: when 4,096 handler calls are
+//!   pending, the Manager stops reading from the server until they catch up (TCP pushes
+//!   back); each event stream holds a bounded number of events; the offline buffer and
+//!   the retry queue are bounded ([`SocketBuilder::max_buffered_packets`]).
 //! - Acknowledgement ids are monotonic per socket. On a disconnection, the
 //!   acknowledgements of packets already sent fail with [`AckError::Disconnected`]; those
 //!   of packets still in the offline buffer survive.
