@@ -675,7 +675,24 @@ impl Driver {
                 .map(str::to_owned)
         };
         let Some(sid) = field("sid") else {
-            tracing::warn!(nsp = %core.nsp, "a CONNECT without sid: a server of another major version?");
+            // The official client's words for a Socket.IO v2 server.
+            let err = ConnectError::Refused {
+                message: "It seems you are trying to reach a Socket.IO server in v2.x with a \
+                          v3.x client, but they are not compatible \
+                          (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)"
+                    .to_owned(),
+                data: Value::Null,
+            };
+            tracing::warn!(nsp = %core.nsp, "a CONNECT without sid");
+            if let ConnectError::Refused { message, .. } = &err {
+                self.dispatch_reserved(
+                    core,
+                    "connect_error",
+                    connect_error_value(message, Value::Null),
+                );
+            }
+            core.set_status(Status::Failed(err.clone()));
+            core.publish(&SocketEvent::ConnectError(err));
             return;
         };
         let pid = field("pid");
