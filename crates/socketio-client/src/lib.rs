@@ -87,3 +87,21 @@ pub use rustls;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    /// Handles move between tasks and threads.
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<super::Manager>();
+        check::<super::Socket>();
+        check::<super::Emitter>();
+        check::<super::AckSender>();
+        check::<super::SocketEvent>();
+        fn check_send<T: Send + 'static>() {}
+        check_send::<super::AckFuture>();
+        check_send::<super::EventStream>();
+        check_send::<super::ManagerEvents>();
+    }
+}
