@@ -362,7 +362,8 @@ async fn delays_grow_strictly_up_to_the_maximum() {
     for (delay, expected) in at.iter().zip(expected) {
         let ms = u64::try_from(delay.as_millis()).unwrap();
         assert!(ms >= expected, "{at:?}");
-        assert!(ms < expected + 150, "{at:?}");
+        // Generous above: a loaded machine runs timers late, never early.
+        assert!(ms < expected + 400, "{at:?}");
     }
 }
 
