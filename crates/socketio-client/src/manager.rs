@@ -93,7 +93,11 @@ impl Manager {
         Self { shared, cmd }
     }
 
-    /// A builder for the socket of namespace `nsp` on this Manager's connection.
+    /// A builder for the socket of namespace `nsp` on this Manager's connection. A
+    /// Manager has one socket per namespace: connecting a second socket of a namespace
+    /// whose socket is active fails with
+    /// [`ConnectError::NamespaceTaken`](crate::ConnectError::NamespaceTaken) (clone the
+    /// first one instead, or use a second Manager).
     pub fn socket(&self, nsp: &str) -> SocketBuilder {
         SocketBuilder::new(self.clone(), nsp)
     }
