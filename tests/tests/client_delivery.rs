@@ -397,3 +397,16 @@ async fn slow_handlers_hold_back_reading_and_lose_nothing() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), (0..total).collect::<Vec<_>>());
 }
+
+/// One socket per namespace on a Manager (no server needed).
+#[tokio::test]
+async fn a_namespace_has_one_socket_per_manager() {
+    let manager = fast(&format!("http://127.0.0.1:{}", free_port()))
+        .build()
+        .unwrap();
+    let first = manager.socket("/").build();
+    first.connect();
+    let err = manager.socket("/").connect().await.unwrap_err();
+    assert_eq!(err, ConnectError::NamespaceTaken);
+    assert!(first.active());
+}
