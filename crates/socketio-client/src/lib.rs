@@ -83,7 +83,8 @@ pub use socketio_core::{Args, Value};
 #[cfg(feature = "rustls")]
 pub use rustls;
 
-/// The examples of the README, compiled as documentation tests.
+/// The examples of the README, the server's and the client's, compiled as documentation
+/// tests here: this crate's tests depend on both.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;

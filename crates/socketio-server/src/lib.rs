@@ -58,8 +58,3 @@ pub use parser::ParserKind;
 pub use reason::DisconnectReason;
 pub use socket::Socket;
 pub use socketio_core::{Args, Value};
-
-/// The examples of the README, compiled and run as documentation tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
