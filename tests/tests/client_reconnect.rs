@@ -36,20 +36,13 @@ async fn reconnect_after_the_engine_drops(fixture: Fixture) {
             matches!(event, SocketEvent::Disconnect(_))
         })
         .await;
-        // Node answers the next GET with the `close` packet when none was waiting (on
-        // long-polling, also before an upgrade is done);
-        // our server answers it with 400 (session unknown), which the client takes for
-        // a transport error, as the official client would.
-        let lenient = fixture == Fixture::Rust && transports != Transports::WebSocket;
+        // Both servers answer the next GET with the `close` packet when none was
+        // waiting (on long-polling, also before an upgrade is done).
         assert!(
             matches!(
                 event,
                 SocketEvent::Disconnect(DisconnectReason::TransportClose)
-            ) || (lenient
-                && matches!(
-                    event,
-                    SocketEvent::Disconnect(DisconnectReason::TransportError)
-                )),
+            ),
             "{event:?} over {transports:?}"
         );
         next_matching(&mut events, "connect", |event| {

@@ -1409,12 +1409,14 @@ fn transport_failures_are_transport_errors() {
     net.route();
     assert_eq!(net.take_client_events(), polling_error);
 
-    // A server that no longer knows the session answers the next GET with 400.
+    // A server that no longer knows the session (its close waited `ping_timeout` for a
+    // GET that came later) answers the next GET with 400.
     let mut net = Net::open(client_config(ClientTransports::Polling));
     net.server_send(text("x"));
     net.server().close(CloseReason::ForcedClose, now);
-    net.pump();
+    net.server().handle_timeout(now + ms(PING_TIMEOUT));
     assert!(net.server().is_closed());
+    net.pump();
     assert_eq!(net.take_log(), ["poll< 4x", "GET sid"]);
     let events = net.take_client_events();
     assert_eq!(events[1..], polling_error);
@@ -1751,4 +1753,22 @@ proptest! {
             prop_assert!(stalls, "a session closed without a stall: {:?}", net.log);
         }
     }
+}
+
+#[test]
+fn a_server_close_with_nothing_queued_reaches_the_next_poll() {
+    let mut net = Net::open(client_config(ClientTransports::Polling));
+    let now = net.now;
+    net.server_send(text("x"));
+    // The GET that carried "x" is answered; the client's next one is not at the server
+    // yet when the server closes: that one gets the close packet.
+    net.server().close(CloseReason::ForcedClose, now);
+    net.pump();
+    assert_eq!(net.take_log(), ["poll< 4x", "GET sid", "poll< 1"]);
+    let events = net.take_client_events();
+    assert_eq!(
+        events.last(),
+        Some(&ClientEvent::Closed(ClientCloseReason::TransportClose))
+    );
+    assert!(net.server().is_closed());
 }

@@ -676,6 +676,10 @@ fn no_message_is_delivered_after_the_close_packet() {
 fn requests_after_close_are_refused() {
     let mut peer = Peer::polling();
     peer.close(CloseReason::ForcedClose);
+    // A close over polling waits for the client's next GET, which gets the close packet.
+    assert!(!peer.is_closed());
+    peer.get().unwrap();
+    assert_eq!(peer.out(), ["poll:1"]);
     assert!(peer.is_closed());
     assert_eq!(peer.get(), Err(RequestError::Closed));
     assert_eq!(
@@ -904,10 +908,33 @@ fn closing_the_session_during_the_upgrade_closes_the_probe() {
     peer.close(CloseReason::ForcedClose);
     assert_eq!(peer.out(), ["ws-close"]);
     assert_eq!(peer.events(), [closed(CloseReason::ForcedClose)]);
-    assert!(peer.is_closed());
-    assert_eq!(peer.deadline(), None);
     peer.ws("2probe");
     assert_eq!(peer.out(), Vec::<String>::new());
+    // The close packet waits for a GET; with none, the session ends after `ping_timeout`.
+    assert_eq!(peer.deadline(), Some(PING_TIMEOUT));
+    peer.tick(PING_TIMEOUT);
+    assert!(peer.is_closed());
+    assert_eq!(peer.deadline(), None);
+    assert_eq!(peer.out(), Vec::<String>::new());
+}
+
+#[test]
+fn a_close_with_nothing_queued_waits_for_the_next_get() {
+    let mut peer = Peer::polling();
+    peer.close(CloseReason::ForcedClose);
+    assert_eq!(peer.events(), [closed(CloseReason::ForcedClose)]);
+    assert!(!peer.is_closed());
+    peer.at(PING_TIMEOUT / 2);
+    peer.get().unwrap();
+    assert_eq!(peer.out(), ["poll:1"]);
+    assert!(peer.is_closed());
+    // A close for a failure (here a ping timeout) ends the session at once.
+    let mut peer = Peer::polling();
+    let silent = peer.deadline().unwrap();
+    peer.tick(silent);
+    let late = peer.deadline().unwrap();
+    peer.tick(late);
+    assert!(peer.is_closed());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -265,7 +265,10 @@ impl ServerSession {
                 self.finish();
             }
             TransportKind::Polling if self.poll_pending => self.flush_poll(),
-            TransportKind::Polling if flush && !self.buffer.is_empty() => {
+            // A close the server asked for waits for the client's next GET, which gets
+            // what is queued and the `close` packet, as the reference server does: the
+            // client then sees a clean close, not an unknown session.
+            TransportKind::Polling if flush => {
                 self.timers
                     .set_after(Timer::Close, now, self.config.ping_timeout);
             }
