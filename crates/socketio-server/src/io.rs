@@ -114,8 +114,9 @@ impl SocketIo {
         let name = ByteString::from(normalize(path));
         let inner = Arc::new(NamespaceInner::new(name.clone(), handlers, Vec::new()));
         if let Ok(mut namespaces) = self.inner.namespaces.write() {
-            namespaces.insert(name, inner);
+            namespaces.insert(name.clone(), inner);
         }
+        self.inner.adapter.namespace_added(&name);
     }
 
     /// Mounts a dynamic namespace: every name for which `matches` is true gets a
@@ -338,7 +339,10 @@ impl SocketIo {
         let ns = namespaces
             .entry(name.clone())
             .or_insert_with(|| Arc::new(NamespaceInner::new(name.clone(), handlers, params)));
-        Some(Arc::clone(ns))
+        let ns = Arc::clone(ns);
+        drop(namespaces);
+        self.inner.adapter.namespace_added(name);
+        Some(ns)
     }
 }
 
@@ -568,6 +572,9 @@ impl SocketIoBuilder {
                 engine: OnceLock::new(),
             }),
         };
+        io.inner
+            .adapter
+            .init(crate::adapter::ServerHandle::new(&io.inner));
         io.ns("/", Namespace::new());
         let weak = Arc::downgrade(&io.inner);
         let (engine_layer, engine) = self.engine.build(move |socket| {

@@ -17,19 +17,29 @@
 //!
 //! - [`Adapter::broadcast`] is called after the local delivery (unless the broadcast is
 //!   `local`); it publishes the encoded packet and the [`BroadcastOptions`]; a node that
-//!   receives it delivers to its own sockets with [`SocketIo::deliver_local`](crate::SocketIo::deliver_local).
+//!   receives it delivers to its own sockets with [`SocketIo::deliver_local`].
 //! - [`Adapter::broadcast_with_ack`] publishes the same and answers, as a stream, the
 //!   acknowledgements the other nodes forward, after telling how many clients they hold.
 //! - [`Adapter::fetch_sockets`], [`Adapter::add_sockets`], [`Adapter::del_sockets`],
 //!   [`Adapter::disconnect_sockets`] publish a request and apply it on every node with
-//!   the matching [`SocketIo`](crate::SocketIo) methods (`local_sockets_info`, `local_join`, ...).
+//!   the matching [`SocketIo`] methods (`local_sockets_info`, `local_join`, ...).
 //!
 //! Nothing in the trait hands out a local [`Socket`](crate::Socket): every result is data
 //! that can come from another process.
+//!
+//! The server calls [`Adapter::init`] once, when it is built, with a [`ServerHandle`]: the
+//! way back from the adapter to this node's sockets, for what other nodes ask. It calls
+//! [`Adapter::namespace_added`] for every namespace it creates (`/` first), so that a
+//! remote adapter can subscribe to that namespace's traffic.
 
 mod local;
 
-use std::{fmt, pin::Pin, time::Duration};
+use std::{
+    fmt,
+    pin::Pin,
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 use bytestring::ByteString;
 use engineio_core::Sid;
@@ -38,7 +48,7 @@ use socketio_core::{Args, Value};
 
 pub use local::LocalAdapter;
 
-use crate::handler::BoxFuture;
+use crate::{AckStream, SocketIo, handler::BoxFuture, io::IoInner};
 
 /// A room name. Every socket is also in the room named by its own id.
 pub type Room = ByteString;
@@ -142,9 +152,84 @@ pub enum AdapterError {
     Transport(String),
 }
 
+/// The server an adapter serves, as the adapter holds it: weakly, so that the server and
+/// its adapter do not keep each other alive. Given to [`Adapter::init`].
+#[derive(Clone)]
+pub struct ServerHandle {
+    io: Weak<IoInner>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("alive", &(self.io.strong_count() > 0))
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    pub(crate) fn new(io: &Arc<IoInner>) -> Self {
+        Self {
+            io: Arc::downgrade(io),
+        }
+    }
+
+    /// The server, while it exists. Its `deliver_local`, `local_sockets_info`,
+    /// `local_join`, `local_leave` and `local_disconnect` apply what another node asks
+    /// to this node's sockets.
+    pub fn server(&self) -> Option<SocketIo> {
+        self.io.upgrade().map(|inner| SocketIo { inner })
+    }
+
+    /// Emits to this node's sockets of `ns` that `opts` selects, asking each for an
+    /// acknowledgement within `timeout`: what a node does for another node's broadcast
+    /// with acknowledgements. Returns how many sockets it was sent to, and their
+    /// answers; `None` when the server or the namespace is gone.
+    pub fn deliver_local_with_ack(
+        &self,
+        ns: &str,
+        event: &str,
+        args: Args,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> Option<Result<(usize, AckStream), crate::EmitError>> {
+        let ns = self.server()?.of(ns)?;
+        let select = || {
+            let operator = ns
+                .all()
+                .to(opts.rooms.clone())
+                .except(opts.except.clone())
+                .local()
+                .timeout(timeout);
+            if opts.volatile {
+                operator.volatile()
+            } else {
+                operator
+            }
+        };
+        let count = select().sockets().len();
+        Some(
+            select()
+                .emit_args_with_ack(event, args)
+                .map(|acks| (count, acks)),
+        )
+    }
+}
+
 /// Room membership and the operations that span server processes. See the
 /// [module docs](self) for how a remote adapter implements it.
 pub trait Adapter: Send + Sync + 'static {
+    /// Called once when the server is built, before any namespace exists, with the way
+    /// back to this node's sockets. The default does nothing.
+    fn init(&self, server: ServerHandle) {
+        let _ = server;
+    }
+    /// Called when the server creates a namespace (`/` when it is built, then each one
+    /// mounted, and each dynamic one on first use); may be called again for the same
+    /// name when its handlers are replaced. The default does nothing.
+    fn namespace_added(&self, ns: &str) {
+        let _ = ns;
+    }
     /// Adds a local socket to rooms.
     fn add_all(&self, ns: &str, sid: &Sid, rooms: &[Room]);
     /// Removes a local socket from a room.

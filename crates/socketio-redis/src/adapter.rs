@@ -1,0 +1,1031 @@
+//! The adapter: Node's classic Redis adapter protocol on fred's pub/sub clients.
+
+use std::{
+    collections::{HashMap, HashSet},
+    fmt,
+    sync::{Arc, Mutex, OnceLock, PoisonError, Weak},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use fred::{
+    clients::{Client, SubscriberClient},
+    interfaces::{ClientLike, EventInterface, PubsubInterface},
+    types::{Builder, Message, config::Config, config::ReconnectPolicy},
+};
+use futures_util::StreamExt;
+use socketio_core::{Args, Value};
+use socketio_server::{
+    LocalAdapter,
+    adapter::{
+        Adapter, AdapterError, BroadcastOptions, RemoteAcks, Restored, Room, ServerHandle, Session,
+        SocketInfo,
+    },
+};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::{
+    RedisAdapterConfig, RedisAdapterError, ServerAck, ServerEvent,
+    wire::{self, kind},
+};
+
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
+/// A Socket.IO adapter that joins this server to others through Redis, speaking the
+/// protocol of Node's `@socket.io/redis-adapter` 8.x (classic pub/sub), so that Rust
+/// and Node servers can share one cluster. Cheap to clone: clones share one adapter.
+///
+/// Per namespace it subscribes once to the broadcast pattern `<key>#<ns>#*`, the request
+/// channel `<key>-request#<ns>#`, and the two response channels, as Node does; Redis
+/// counts the servers by the request channel's subscribers. The clients reconnect and
+/// subscribe again by themselves after Redis restarts.
+///
+/// ```no_run
+/// use socketio_redis::{RedisAdapter, RedisAdapterConfig};
+/// use socketio_server::{Namespace, SocketIo};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let adapter = RedisAdapter::connect("redis://127.0.0.1:6379", RedisAdapterConfig::default()).await?;
+/// let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build()?;
+/// io.ns("/", Namespace::new());
+/// adapter.subscribed("/").await;
+/// // io.emit(..) now reaches the clients of every server in the cluster.
+/// # let _ = layer; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisAdapter {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("uid", &self.inner.uid)
+            .field("key", &self.inner.config.key)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    uid: String,
+    config: RedisAdapterConfig,
+    local: LocalAdapter,
+    publisher: Client,
+    subscriber: SubscriberClient,
+    runtime: tokio::runtime::Handle,
+    server: OnceLock<ServerHandle>,
+    namespaces: Mutex<HashSet<String>>,
+    subscribed: watch::Sender<HashSet<String>>,
+    requests: Mutex<HashMap<String, Pending>>,
+}
+
+/// A request of ours that waits for other servers' responses.
+enum Pending {
+    Fetch {
+        ns: ByteString,
+        expected: usize,
+        got: usize,
+        sockets: Vec<SocketInfo>,
+        done: Option<oneshot::Sender<Vec<SocketInfo>>>,
+    },
+    ServerSide {
+        expected: usize,
+        answers: Vec<Args>,
+        done: Option<oneshot::Sender<Vec<Args>>>,
+    },
+    Acks {
+        servers: usize,
+        counted: usize,
+        clients: usize,
+        counts: Option<oneshot::Sender<usize>>,
+        acks: mpsc::UnboundedSender<Args>,
+    },
+}
+
+/// Six characters of `[A-Za-z0-9_-]`, as `uid2(6)` in Node.
+fn uid() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    (0..6)
+        .map(|_| {
+            let index = rand::random_range(0..CHARS.len());
+            char::from(CHARS.get(index).copied().unwrap_or(b'x'))
+        })
+        .collect()
+}
+
+fn transport(err: fred::error::Error) -> AdapterError {
+    AdapterError::Transport(err.to_string())
+}
+
+impl RedisAdapter {
+    /// Connects to Redis at `url` (`redis://host:port/db`, see fred's `Config::from_url`)
+    /// with two connections, one to publish and one to subscribe; both reconnect by
+    /// themselves when Redis goes away, and the subscriptions are made again.
+    pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Self, RedisAdapterError> {
+        let redis = Config::from_url(url)?;
+        let mut builder = Builder::from_config(redis);
+        // Retry forever, at most every half second.
+        builder.set_policy(ReconnectPolicy::new_exponential(0, 50, 500, 2));
+        let publisher = builder.build()?;
+        let subscriber = builder.build_subscriber_client()?;
+        publisher.init().await?;
+        subscriber.init().await?;
+        // Subscribes again to everything after each reconnection, for as long as it runs.
+        drop(subscriber.manage_subscriptions());
+        let messages = subscriber.message_rx();
+        let inner = Arc::new(Inner {
+            uid: uid(),
+            config,
+            local: LocalAdapter::default(),
+            publisher,
+            subscriber,
+            runtime: tokio::runtime::Handle::current(),
+            server: OnceLock::new(),
+            namespaces: Mutex::new(HashSet::new()),
+            subscribed: watch::Sender::new(HashSet::new()),
+            requests: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(receive(Arc::downgrade(&inner), messages));
+        Ok(Self { inner })
+    }
+
+    /// This server's id in the cluster (six characters, as Node's).
+    pub fn uid(&self) -> &str {
+        &self.inner.uid
+    }
+
+    /// Waits until this server is subscribed to the channels of namespace `ns` (which
+    /// the server asks for when it creates the namespace): from then on, the other
+    /// servers count it and it receives their traffic.
+    pub async fn subscribed(&self, ns: &str) {
+        let mut watch = self.inner.subscribed.subscribe();
+        let _ = watch.wait_for(|done| done.contains(ns)).await;
+    }
+
+    /// Closes both Redis connections: the other servers stop counting this one.
+    pub async fn close(&self) {
+        let _ = self.inner.subscriber.quit().await;
+        let _ = self.inner.publisher.quit().await;
+    }
+}
+
+impl Inner {
+    fn key(&self) -> &str {
+        &self.config.key
+    }
+
+    fn broadcast_channel(&self, ns: &str) -> String {
+        format!("{}#{ns}#", self.key())
+    }
+
+    fn request_channel(&self, ns: &str) -> String {
+        format!("{}-request#{ns}#", self.key())
+    }
+
+    fn response_channel(&self, ns: &str) -> String {
+        format!("{}-response#{ns}#", self.key())
+    }
+
+    fn own_response_channel(&self, ns: &str) -> String {
+        format!("{}-response#{ns}#{}#", self.key(), self.uid)
+    }
+
+    fn requests(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn server(&self) -> Option<socketio_server::SocketIo> {
+        self.server.get()?.server()
+    }
+
+    async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
+        self.publisher
+            .publish::<i64, _, _>(channel, Bytes::from(payload))
+            .await
+            .map(drop)
+            .map_err(transport)
+    }
+
+    /// How many servers are subscribed to the request channel of `ns`, this one included.
+    async fn count(&self, ns: &str) -> Result<usize, AdapterError> {
+        let reply: Vec<fred::types::Value> = self
+            .publisher
+            .pubsub_numsub(self.request_channel(ns))
+            .await
+            .map_err(transport)?;
+        let count = reply
+            .get(1)
+            .and_then(fred::types::Value::as_i64)
+            .unwrap_or(0);
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    fn room_is_local(&self, ns: &str, room: &str) -> bool {
+        let opts = BroadcastOptions {
+            rooms: vec![Room::from(room)],
+            ..BroadcastOptions::default()
+        };
+        !self.local.local_targets(ns, &opts).is_empty()
+    }
+
+    /// The namespace whose broadcast channels `channel` belongs to, and the room part.
+    fn broadcast_target<'c>(&self, channel: &'c str) -> Option<(String, &'c str)> {
+        let rest = channel.strip_prefix(self.key())?.strip_prefix('#')?;
+        let namespaces = self
+            .namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The longest namespace that fits, for names that contain `#`.
+        let ns = namespaces
+            .iter()
+            .filter(|ns| {
+                rest.strip_prefix(ns.as_str())
+                    .is_some_and(|tail| tail.starts_with('#'))
+            })
+            .max_by_key(|ns| ns.len())?
+            .clone();
+        let tail = rest.get(ns.len() + 1..)?;
+        let room = tail.strip_suffix('#').unwrap_or(tail);
+        Some((ns, room))
+    }
+}
+
+/// Reads what Redis delivers, in order, until the adapter is dropped.
+async fn receive(inner: Weak<Inner>, mut messages: tokio::sync::broadcast::Receiver<Message>) {
+    loop {
+        let message = match messages.recv().await {
+            Ok(message) => message,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "Redis messages dropped: the adapter fell behind");
+                continue;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(inner) = inner.upgrade() else { return };
+        let Some(payload) = message.value.as_bytes() else {
+            tracing::debug!(channel = %message.channel, "non-binary Redis message ignored");
+            continue;
+        };
+        let channel: &str = &message.channel;
+        on_message(&inner, channel, payload);
+    }
+}
+
+fn on_message(inner: &Arc<Inner>, channel: &str, payload: &[u8]) {
+    let key = inner.key();
+    if let Some(rest) = channel.strip_prefix(key) {
+        if let Some(ns) = rest
+            .strip_prefix("-request#")
+            .and_then(|ns| ns.strip_suffix('#'))
+        {
+            return on_request(inner, ns, payload);
+        }
+        if rest.starts_with("-response#") {
+            return on_response(inner, payload);
+        }
+    }
+    if let Some((ns, room)) = inner.broadcast_target(channel) {
+        on_broadcast(inner, &ns, room, payload);
+    }
+}
+
+fn on_broadcast(inner: &Inner, ns: &str, room: &str, payload: &[u8]) {
+    // Node drops a room broadcast for a room it does not hold before decoding it: with
+    // connection state recovery on, every emit to one socket comes this way.
+    if !room.is_empty() && !inner.room_is_local(ns, room) {
+        return;
+    }
+    let Some(broadcast) = wire::decode_broadcast(payload) else {
+        tracing::warn!(ns, "undecodable broadcast ignored");
+        return;
+    };
+    if broadcast.uid == inner.uid || broadcast.nsp != ns {
+        return;
+    }
+    let Some(server) = inner.server() else { return };
+    let mut data = broadcast.data.into_iter();
+    let Some(Value::String(event)) = data.next() else {
+        return;
+    };
+    let args = Args::from_values(data.collect());
+    if let Err(err) = server.deliver_local(ns, &event, args, &broadcast.opts) {
+        tracing::warn!(ns, %err, "broadcast from another node not delivered");
+    }
+}
+
+fn on_request(inner: &Arc<Inner>, ns: &str, payload: &[u8]) {
+    let Some(request) = wire::decode_object(payload) else {
+        tracing::warn!(ns, "undecodable request ignored");
+        return;
+    };
+    let Some(kind) = wire::u64_field(&request, "type") else {
+        tracing::warn!(ns, "request without a type ignored");
+        return;
+    };
+    let request_id = wire::str_field(&request, "requestId").map(str::to_owned);
+    let uid = wire::str_field(&request, "uid");
+    let ours = request_id
+        .as_deref()
+        .is_some_and(|id| inner.requests().contains_key(id));
+    let Some(server) = inner.server() else { return };
+    let opts = match request.get("opts") {
+        Some(Value::Object(opts)) => wire::read_opts(opts),
+        _ => BroadcastOptions::default(),
+    };
+    let reply_channel = match uid {
+        Some(uid) if inner.config.publish_on_specific_response_channel => {
+            format!("{}-response#{ns}#{uid}#", inner.key())
+        }
+        _ => inner.response_channel(ns),
+    };
+    let reply = |payload: Vec<u8>, channel: String| {
+        let inner = Arc::clone(inner);
+        inner.runtime.clone().spawn(async move {
+            if let Err(err) = inner.publish(channel, payload).await {
+                tracing::warn!(%err, "response not sent");
+            }
+        });
+    };
+    match kind {
+        kind::SOCKETS | kind::ALL_ROOMS | kind::REMOTE_FETCH if !ours => {
+            let Some(request_id) = request_id else { return };
+            let body = match kind {
+                kind::SOCKETS => {
+                    let opts = BroadcastOptions {
+                        rooms: wire::room_list(request.get("rooms")),
+                        ..BroadcastOptions::default()
+                    };
+                    let sockets: Vec<String> = server
+                        .local_sockets_info(ns, &opts)
+                        .into_iter()
+                        .map(|socket| socket.id.to_string())
+                        .collect();
+                    serde_json::json!({ "requestId": request_id, "sockets": sockets })
+                }
+                kind::ALL_ROOMS => {
+                    let rooms: Vec<String> = inner
+                        .local
+                        .local_rooms(ns)
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    serde_json::json!({ "requestId": request_id, "rooms": rooms })
+                }
+                _ => {
+                    let sockets: Vec<serde_json::Value> = server
+                        .local_sockets_info(ns, &opts)
+                        .iter()
+                        .map(|socket| {
+                            serde_json::json!({
+                                "id": &*socket.id,
+                                "rooms": socket.rooms.iter().map(|r| &**r).collect::<Vec<&str>>(),
+                                "data": wire::to_json(&socket.data),
+                            })
+                        })
+                        .collect();
+                    serde_json::json!({ "requestId": request_id, "sockets": sockets })
+                }
+            };
+            reply(wire::json(body), reply_channel);
+        }
+        kind::REMOTE_JOIN | kind::REMOTE_LEAVE | kind::REMOTE_DISCONNECT => {
+            // Our own requests were applied here before they were published.
+            if uid == Some(inner.uid.as_str()) {
+                return;
+            }
+            if !request.contains_key("opts") {
+                return legacy_socket_request(inner, &server, ns, kind, &request, reply_channel);
+            }
+            let rooms = wire::room_list(request.get("rooms"));
+            match kind {
+                kind::REMOTE_JOIN => server.local_join(ns, &opts, &rooms),
+                kind::REMOTE_LEAVE => server.local_leave(ns, &opts, &rooms),
+                _ => {
+                    let close = matches!(request.get("close"), Some(Value::Bool(true)));
+                    server.local_disconnect(ns, &opts, close);
+                }
+            }
+        }
+        kind::SERVER_SIDE_EMIT => {
+            if uid == Some(inner.uid.as_str()) {
+                return;
+            }
+            let Some(Value::Array(data)) = request.get("data") else {
+                return;
+            };
+            let mut data = data.iter().cloned();
+            let Some(Value::String(event)) = data.next() else {
+                return;
+            };
+            let Some(handler) = inner.config.on_server_event.clone() else {
+                return;
+            };
+            let (ack, answer) = match request_id {
+                Some(_) => {
+                    let (sender, receiver) = oneshot::channel();
+                    (Some(ServerAck { sender }), Some(receiver))
+                }
+                None => (None, None),
+            };
+            handler(ServerEvent {
+                ns: ByteString::from(ns),
+                event: ByteString::from(event),
+                args: Args::from_values(data.collect()),
+                ack,
+            });
+            if let (Some(answer), Some(request_id)) = (answer, request_id) {
+                let inner = Arc::clone(inner);
+                let channel = inner.response_channel(ns);
+                inner.runtime.clone().spawn(async move {
+                    let Ok(value) = answer.await else { return };
+                    let body = serde_json::json!({
+                        "type": kind::SERVER_SIDE_EMIT,
+                        "requestId": request_id,
+                        "data": wire::to_json(&value),
+                    });
+                    if let Err(err) = inner.publish(channel, wire::json(body)).await {
+                        tracing::warn!(%err, "server-side acknowledgement not sent");
+                    }
+                });
+            }
+        }
+        kind::BROADCAST if !ours => {
+            let Some(request_id) = request_id else { return };
+            let Some(Value::Object(packet)) = request.get("packet") else {
+                return;
+            };
+            let Some((nsp, data)) = wire::read_packet(packet) else {
+                return;
+            };
+            if nsp != ns {
+                return;
+            }
+            let mut data = data.into_iter();
+            let Some(Value::String(event)) = data.next() else {
+                return;
+            };
+            let timeout = opts.timeout.unwrap_or(inner.config.requests_timeout);
+            let Some(handle) = inner.server.get() else {
+                return;
+            };
+            let delivered = match handle.deliver_local_with_ack(
+                ns,
+                &event,
+                Args::from_values(data.collect()),
+                &opts,
+                timeout,
+            ) {
+                Some(Ok(delivered)) => Some(delivered),
+                Some(Err(err)) => {
+                    tracing::warn!(%err, "broadcast with acknowledgements not delivered");
+                    None
+                }
+                None => None,
+            };
+            let inner = Arc::clone(inner);
+            inner.runtime.clone().spawn(async move {
+                let (count, acks) = match delivered {
+                    Some((count, acks)) => (count, Some(acks)),
+                    None => (0, None),
+                };
+                // The count first, even when it is 0: the requester waits for one from
+                // every server.
+                let body = serde_json::json!({
+                    "type": kind::BROADCAST_CLIENT_COUNT,
+                    "requestId": request_id,
+                    "clientCount": count,
+                });
+                if let Err(err) = inner.publish(reply_channel.clone(), wire::json(body)).await {
+                    tracing::warn!(%err, "client count not sent");
+                }
+                let Some(mut acks) = acks else { return };
+                while let Some(ack) = acks.next().await {
+                    // Only the first argument of an acknowledgement crosses, as in Node.
+                    let Ok(args) = ack.answer else { continue };
+                    let first = args
+                        .into_values()
+                        .ok()
+                        .and_then(|values| values.into_iter().next())
+                        .unwrap_or(Value::Null);
+                    let payload = wire::encode_broadcast_ack(&request_id, &first);
+                    if let Err(err) = inner.publish(reply_channel.clone(), payload).await {
+                        tracing::warn!(%err, "acknowledgement not sent");
+                    }
+                }
+            });
+        }
+        kind::SOCKETS | kind::ALL_ROOMS | kind::REMOTE_FETCH | kind::BROADCAST => {}
+        other => tracing::debug!(ns, kind = other, "unknown request type ignored"),
+    }
+}
+
+/// The pre-8 form of join / leave / disconnect: `{sid, room}` for one local socket,
+/// answered with `{requestId}`.
+fn legacy_socket_request(
+    inner: &Arc<Inner>,
+    server: &socketio_server::SocketIo,
+    ns: &str,
+    kind: u64,
+    request: &std::collections::BTreeMap<String, Value>,
+    reply_channel: String,
+) {
+    let Some(sid) = wire::str_field(request, "sid") else {
+        return;
+    };
+    let Some(socket) = server.sockets(ns).into_iter().find(|s| s.id() == sid) else {
+        return;
+    };
+    match (kind, wire::str_field(request, "room")) {
+        (kind::REMOTE_JOIN, Some(room)) => socket.join(room),
+        (kind::REMOTE_LEAVE, Some(room)) => socket.leave(room),
+        (kind::REMOTE_DISCONNECT, _) => {
+            if matches!(request.get("close"), Some(Value::Bool(true))) {
+                socket.close_connection();
+            } else {
+                let _ = socket.disconnect();
+            }
+        }
+        _ => return,
+    }
+    if let Some(request_id) = wire::str_field(request, "requestId") {
+        let body = wire::json(serde_json::json!({ "requestId": request_id }));
+        let inner = Arc::clone(inner);
+        inner.runtime.clone().spawn(async move {
+            let _ = inner.publish(reply_channel, body).await;
+        });
+    }
+}
+
+fn on_response(inner: &Inner, payload: &[u8]) {
+    let Some(response) = wire::decode_object(payload) else {
+        tracing::warn!("undecodable response ignored");
+        return;
+    };
+    let Some(request_id) = wire::str_field(&response, "requestId") else {
+        return;
+    };
+    let mut requests = inner.requests();
+    let Some(pending) = requests.get_mut(request_id) else {
+        // Another server's request, or one of ours that timed out.
+        return;
+    };
+    let finished = match pending {
+        Pending::Fetch {
+            ns,
+            expected,
+            got,
+            sockets,
+            done,
+        } => {
+            *got += 1;
+            if let Some(Value::Array(found)) = response.get("sockets") {
+                sockets.extend(found.iter().filter_map(|socket| socket_info(ns, socket)));
+            }
+            if *got >= *expected {
+                if let Some(done) = done.take() {
+                    let _ = done.send(std::mem::take(sockets));
+                }
+                true
+            } else {
+                false
+            }
+        }
+        Pending::ServerSide {
+            expected,
+            answers,
+            done,
+        } => {
+            if wire::u64_field(&response, "type") != Some(kind::SERVER_SIDE_EMIT) {
+                return;
+            }
+            let data = response.get("data").cloned().unwrap_or(Value::Null);
+            answers.push(Args::from_values(vec![data]));
+            if answers.len() >= *expected {
+                if let Some(done) = done.take() {
+                    let _ = done.send(std::mem::take(answers));
+                }
+                true
+            } else {
+                false
+            }
+        }
+        Pending::Acks {
+            servers,
+            counted,
+            clients,
+            counts,
+            acks,
+        } => {
+            match wire::u64_field(&response, "type") {
+                Some(kind::BROADCAST_CLIENT_COUNT) => {
+                    *counted += 1;
+                    *clients += wire::u64_field(&response, "clientCount")
+                        .and_then(|n| usize::try_from(n).ok())
+                        .unwrap_or(0);
+                    if *counted >= *servers {
+                        if let Some(counts) = counts.take() {
+                            let _ = counts.send(*clients);
+                        }
+                    }
+                }
+                Some(kind::BROADCAST_ACK) => {
+                    let packet = response.get("packet").cloned().unwrap_or(Value::Null);
+                    let _ = acks.send(Args::from_values(vec![packet]));
+                }
+                _ => {}
+            }
+            // Removed when its timeout passes: acknowledgements may still come.
+            false
+        }
+    };
+    if finished {
+        requests.remove(request_id);
+    }
+}
+
+/// A socket of a REMOTE_FETCH response: `{id, rooms?, data?}`.
+fn socket_info(ns: &ByteString, socket: &Value) -> Option<SocketInfo> {
+    let Value::Object(socket) = socket else {
+        return None;
+    };
+    Some(SocketInfo {
+        id: ByteString::from(wire::str_field(socket, "id")?),
+        ns: ns.clone(),
+        rooms: wire::room_list(socket.get("rooms")),
+        data: socket.get("data").cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn values(args: &Args) -> Result<Vec<Value>, AdapterError> {
+    args.to_values()
+        .map_err(|err| AdapterError::Transport(format!("arguments not encodable: {err}")))
+}
+
+fn set(object: &mut serde_json::Value, key: &str, value: &str) {
+    if let Some(object) = object.as_object_mut() {
+        object.insert(key.to_owned(), serde_json::Value::from(value));
+    }
+}
+
+fn str_rooms(rooms: &[Room]) -> Vec<&str> {
+    rooms.iter().map(|room| &**room).collect()
+}
+
+impl Inner {
+    /// Registers a request, publishes it, and waits for its responses or its timeout.
+    async fn request<T>(
+        self: Arc<Self>,
+        ns: &str,
+        pending: impl FnOnce(oneshot::Sender<T>) -> Pending,
+        body: Vec<u8>,
+        request_id: String,
+        timeout: Duration,
+    ) -> Result<T, AdapterError> {
+        let (done, answer) = oneshot::channel();
+        self.requests().insert(request_id.clone(), pending(done));
+        if let Err(err) = self.publish(self.request_channel(ns), body).await {
+            self.requests().remove(&request_id);
+            return Err(err);
+        }
+        let result = tokio::time::timeout(timeout, answer).await;
+        self.requests().remove(&request_id);
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            _ => Err(AdapterError::Timeout),
+        }
+    }
+
+    async fn subscribe(self: Arc<Self>, ns: String) {
+        let pattern = format!("{}*", self.broadcast_channel(&ns));
+        let channels = vec![
+            self.request_channel(&ns),
+            self.response_channel(&ns),
+            self.own_response_channel(&ns),
+        ];
+        let result = async {
+            self.subscriber.psubscribe(pattern).await?;
+            self.subscriber.subscribe(channels).await
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                self.subscribed.send_modify(|done| {
+                    done.insert(ns);
+                });
+            }
+            // The subscriber client remembers them and subscribes again on reconnection.
+            Err(err) => tracing::warn!(ns, %err, "subscription failed"),
+        }
+    }
+}
+
+impl Adapter for RedisAdapter {
+    fn init(&self, server: ServerHandle) {
+        let _ = self.inner.server.set(server);
+    }
+
+    fn namespace_added(&self, ns: &str) {
+        let new = self
+            .inner
+            .namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(ns.to_owned());
+        // One subscription per channel: a second one would count this server twice.
+        if new {
+            let inner = Arc::clone(&self.inner);
+            self.inner.runtime.spawn(inner.subscribe(ns.to_owned()));
+        }
+    }
+
+    fn add_all(&self, ns: &str, sid: &engineio_core::Sid, rooms: &[Room]) {
+        self.inner.local.add_all(ns, sid, rooms);
+    }
+
+    fn del(&self, ns: &str, sid: &engineio_core::Sid, room: &Room) {
+        self.inner.local.del(ns, sid, room);
+    }
+
+    fn del_all(&self, ns: &str, sid: &engineio_core::Sid) {
+        self.inner.local.del_all(ns, sid);
+    }
+
+    fn socket_rooms(&self, ns: &str, sid: &engineio_core::Sid) -> Vec<Room> {
+        self.inner.local.socket_rooms(ns, sid)
+    }
+
+    fn local_targets(&self, ns: &str, opts: &BroadcastOptions) -> Vec<engineio_core::Sid> {
+        self.inner.local.local_targets(ns, opts)
+    }
+
+    fn local_rooms(&self, ns: &str) -> Vec<Room> {
+        self.inner.local.local_rooms(ns)
+    }
+
+    fn broadcast(
+        &self,
+        ns: &str,
+        event: &str,
+        args: &Args,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        let inner = Arc::clone(&self.inner);
+        let mut channel = inner.broadcast_channel(ns);
+        if let [room] = opts.rooms.as_slice() {
+            channel.push_str(room);
+            channel.push('#');
+        }
+        let payload =
+            values(args).map(|args| wire::encode_broadcast(&inner.uid, ns, event, &args, opts));
+        Box::pin(async move { inner.publish(channel, payload?).await })
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        ns: &str,
+        event: &str,
+        args: &Args,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<Result<RemoteAcks, AdapterError>> {
+        let inner = Arc::clone(&self.inner);
+        let ns = ns.to_owned();
+        let event = event.to_owned();
+        let args = values(args);
+        let opts = opts.clone();
+        Box::pin(async move {
+            let args = args?;
+            let timeout = opts.timeout.unwrap_or(inner.config.requests_timeout);
+            let servers = inner.count(&ns).await?.saturating_sub(1);
+            let (acks, received) = mpsc::unbounded_channel();
+            let stream = Box::pin(futures_util::stream::unfold(
+                received,
+                |mut received| async move { received.recv().await.map(|ack| (ack, received)) },
+            ));
+            if servers == 0 {
+                return Ok(RemoteAcks {
+                    expected: 0,
+                    acks: stream,
+                });
+            }
+            let request_id = uid();
+            let (counts, counted) = oneshot::channel();
+            inner.requests().insert(
+                request_id.clone(),
+                Pending::Acks {
+                    servers,
+                    counted: 0,
+                    clients: 0,
+                    counts: Some(counts),
+                    acks,
+                },
+            );
+            // The entry goes when the timeout passes, as Node's does.
+            let cleanup = Arc::clone(&inner);
+            let id = request_id.clone();
+            inner.runtime.spawn(async move {
+                tokio::time::sleep(timeout).await;
+                cleanup.requests().remove(&id);
+            });
+            let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+            let body = wire::encode_broadcast_request(
+                &inner.uid,
+                &request_id,
+                &ns,
+                &event,
+                &args,
+                &opts,
+                timeout_ms,
+            );
+            inner.publish(inner.request_channel(&ns), body).await?;
+            // Until every server has told how many clients it holds; past the timeout,
+            // those that did.
+            let expected = match tokio::time::timeout(timeout, counted).await {
+                Ok(Ok(clients)) => clients,
+                _ => match inner.requests().get(&request_id) {
+                    Some(Pending::Acks { clients, .. }) => *clients,
+                    _ => 0,
+                },
+            };
+            Ok(RemoteAcks {
+                expected,
+                acks: stream,
+            })
+        })
+    }
+
+    fn fetch_sockets(
+        &self,
+        ns: &str,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>> {
+        let inner = Arc::clone(&self.inner);
+        let ns = ByteString::from(ns);
+        let body = serde_json::json!({
+            "type": kind::REMOTE_FETCH,
+            "opts": wire::request_opts(opts),
+        });
+        Box::pin(async move {
+            let others = inner.count(&ns).await?.saturating_sub(1);
+            if others == 0 {
+                return Ok(Vec::new());
+            }
+            let request_id = uid();
+            let mut body = body;
+            set(&mut body, "uid", inner.uid.as_str());
+            set(&mut body, "requestId", request_id.as_str());
+            let timeout = inner.config.requests_timeout;
+            let pending_ns = ns.clone();
+            Arc::clone(&inner)
+                .request(
+                    &ns,
+                    move |done| Pending::Fetch {
+                        ns: pending_ns,
+                        expected: others,
+                        got: 0,
+                        sockets: Vec::new(),
+                        done: Some(done),
+                    },
+                    wire::json(body),
+                    request_id,
+                    timeout,
+                )
+                .await
+        })
+    }
+
+    fn add_sockets(
+        &self,
+        ns: &str,
+        opts: &BroadcastOptions,
+        rooms: &[Room],
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.fire(
+            ns,
+            serde_json::json!({
+                "uid": self.inner.uid,
+                "type": kind::REMOTE_JOIN,
+                "opts": wire::request_opts(opts),
+                "rooms": str_rooms(rooms),
+            }),
+        )
+    }
+
+    fn del_sockets(
+        &self,
+        ns: &str,
+        opts: &BroadcastOptions,
+        rooms: &[Room],
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.fire(
+            ns,
+            serde_json::json!({
+                "uid": self.inner.uid,
+                "type": kind::REMOTE_LEAVE,
+                "opts": wire::request_opts(opts),
+                "rooms": str_rooms(rooms),
+            }),
+        )
+    }
+
+    fn disconnect_sockets(
+        &self,
+        ns: &str,
+        opts: &BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.fire(
+            ns,
+            serde_json::json!({
+                "uid": self.inner.uid,
+                "type": kind::REMOTE_DISCONNECT,
+                "opts": wire::request_opts(opts),
+                "close": close,
+            }),
+        )
+    }
+
+    fn server_side_emit(
+        &self,
+        ns: &str,
+        event: &str,
+        args: &Args,
+        ack: Option<Duration>,
+    ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
+        let inner = Arc::clone(&self.inner);
+        let ns = ns.to_owned();
+        let data = values(args).map(|args| {
+            let mut data = vec![serde_json::Value::from(event)];
+            data.extend(args.iter().map(wire::to_json));
+            data
+        });
+        Box::pin(async move {
+            let mut body = serde_json::json!({
+                "uid": inner.uid,
+                "type": kind::SERVER_SIDE_EMIT,
+                "data": data?,
+            });
+            let Some(timeout) = ack else {
+                inner
+                    .publish(inner.request_channel(&ns), wire::json(body))
+                    .await?;
+                return Ok(Vec::new());
+            };
+            let others = inner.count(&ns).await?.saturating_sub(1);
+            if others == 0 {
+                return Ok(Vec::new());
+            }
+            let request_id = uid();
+            set(&mut body, "requestId", request_id.as_str());
+            Arc::clone(&inner)
+                .request(
+                    &ns,
+                    move |done| Pending::ServerSide {
+                        expected: others,
+                        answers: Vec::new(),
+                        done: Some(done),
+                    },
+                    wire::json(body),
+                    request_id,
+                    timeout,
+                )
+                .await
+        })
+    }
+
+    fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { inner.count("/").await.map(|count| count.max(1)) })
+    }
+
+    fn store_packet(
+        &self,
+        ns: &str,
+        event: &str,
+        args: &Args,
+        opts: &BroadcastOptions,
+    ) -> ByteString {
+        self.inner.local.store_packet(ns, event, args, opts)
+    }
+
+    fn persist_session(&self, session: Session) {
+        self.inner.local.persist_session(session);
+    }
+
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<Result<Option<Restored>, AdapterError>> {
+        self.inner.local.restore_session(pid, offset)
+    }
+}
+
+impl RedisAdapter {
+    /// Publishes a request that needs no answer.
+    fn fire(&self, ns: &str, body: serde_json::Value) -> BoxFuture<Result<(), AdapterError>> {
+        let inner = Arc::clone(&self.inner);
+        let channel = inner.request_channel(ns);
+        Box::pin(async move { inner.publish(channel, wire::json(body)).await })
+    }
+}
