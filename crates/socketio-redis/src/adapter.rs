@@ -78,6 +78,15 @@ struct Inner {
     namespaces: Mutex<HashSet<String>>,
     subscribed: watch::Sender<HashSet<String>>,
     requests: Mutex<HashMap<String, Pending>>,
+    /// What to publish, in the order the server asked: a broadcast published after a
+    /// join reaches the other servers after it, as with Node.
+    outbox: mpsc::UnboundedSender<Outgoing>,
+}
+
+struct Outgoing {
+    channel: String,
+    payload: Bytes,
+    sent: oneshot::Sender<Result<(), AdapterError>>,
 }
 
 /// A request of ours that waits for other servers' responses.
@@ -127,6 +136,9 @@ impl RedisAdapter {
         let mut builder = Builder::from_config(redis);
         // Retry forever, at most every half second.
         builder.set_policy(ReconnectPolicy::new_exponential(0, 50, 500, 2));
+        // Room for bursts between Redis and the task that delivers them (fred's default
+        // of 32 drops messages as soon as the task falls a little behind).
+        builder.with_performance_config(|perf| perf.broadcast_channel_capacity = 4096);
         let publisher = builder.build()?;
         let subscriber = builder.build_subscriber_client()?;
         publisher.init().await?;
@@ -134,7 +146,10 @@ impl RedisAdapter {
         // Subscribes again to everything after each reconnection, for as long as it runs.
         drop(subscriber.manage_subscriptions());
         let messages = subscriber.message_rx();
+        let (outbox, queue) = mpsc::unbounded_channel();
+        tokio::spawn(publish_in_order(publisher.clone(), queue));
         let inner = Arc::new(Inner {
+            outbox,
             uid: uid(),
             config,
             local: LocalAdapter::default(),
@@ -199,12 +214,26 @@ impl Inner {
         self.server.get()?.server()
     }
 
-    async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
-        self.publisher
-            .publish::<i64, _, _>(channel, Bytes::from(payload))
-            .await
-            .map(drop)
-            .map_err(transport)
+    /// Queues a message at once, and returns a future that tells when it was published.
+    fn publish(
+        &self,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<(), AdapterError>> + Send + 'static {
+        let (sent, result) = oneshot::channel();
+        let queued = self.outbox.send(Outgoing {
+            channel,
+            payload: Bytes::from(payload),
+            sent,
+        });
+        async move {
+            if queued.is_err() {
+                return Err(AdapterError::Transport("the adapter is closed".to_owned()));
+            }
+            result.await.unwrap_or_else(|_| {
+                Err(AdapterError::Transport("the adapter is closed".to_owned()))
+            })
+        }
     }
 
     /// How many servers are subscribed to the request channel of `ns`, this one included.
@@ -251,13 +280,26 @@ impl Inner {
     }
 }
 
+/// Publishes one message after the other, in the order they were queued, until the
+/// adapter is dropped.
+async fn publish_in_order(publisher: Client, mut queue: mpsc::UnboundedReceiver<Outgoing>) {
+    while let Some(message) = queue.recv().await {
+        let result = publisher
+            .publish::<i64, _, _>(message.channel, message.payload)
+            .await
+            .map(drop)
+            .map_err(transport);
+        let _ = message.sent.send(result);
+    }
+}
+
 /// Reads what Redis delivers, in order, until the adapter is dropped.
 async fn receive(inner: Weak<Inner>, mut messages: tokio::sync::broadcast::Receiver<Message>) {
     loop {
         let message = match messages.recv().await {
             Ok(message) => message,
             Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "Redis messages dropped: the adapter fell behind");
+                tracing::error!(missed, "Redis messages dropped: the adapter fell behind");
                 continue;
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -291,6 +333,7 @@ fn on_message(inner: &Arc<Inner>, channel: &str, payload: &[u8]) {
 }
 
 fn on_broadcast(inner: &Inner, ns: &str, room: &str, payload: &[u8]) {
+    tracing::trace!(ns, room, "broadcast received");
     // Node drops a room broadcast for a room it does not hold before decoding it: with
     // connection state recovery on, every emit to one socket comes this way.
     if !room.is_empty() && !inner.room_is_local(ns, room) {
@@ -309,8 +352,9 @@ fn on_broadcast(inner: &Inner, ns: &str, room: &str, payload: &[u8]) {
         return;
     };
     let args = Args::from_values(data.collect());
-    if let Err(err) = server.deliver_local(ns, &event, args, &broadcast.opts) {
-        tracing::warn!(ns, %err, "broadcast from another node not delivered");
+    match server.deliver_local(ns, &event, args, &broadcast.opts) {
+        Ok(delivery) => tracing::trace!(ns, event, ?delivery, "broadcast from another node"),
+        Err(err) => tracing::warn!(ns, %err, "broadcast from another node not delivered"),
     }
 }
 
@@ -770,15 +814,22 @@ impl Adapter for RedisAdapter {
         args: &Args,
         opts: &BroadcastOptions,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let inner = Arc::clone(&self.inner);
+        let inner = &self.inner;
+        // Node's sender uses the room's own channel when there is exactly one room.
         let mut channel = inner.broadcast_channel(ns);
         if let [room] = opts.rooms.as_slice() {
             channel.push_str(room);
             channel.push('#');
         }
-        let payload =
-            values(args).map(|args| wire::encode_broadcast(&inner.uid, ns, event, &args, opts));
-        Box::pin(async move { inner.publish(channel, payload?).await })
+        // Queued now, not when the future is first polled: broadcasts leave in the order
+        // they were made.
+        match values(args) {
+            Ok(args) => {
+                let payload = wire::encode_broadcast(&inner.uid, ns, event, &args, opts);
+                Box::pin(inner.publish(channel, payload))
+            }
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
     }
 
     fn broadcast_with_ack(
@@ -1024,8 +1075,7 @@ impl Adapter for RedisAdapter {
 impl RedisAdapter {
     /// Publishes a request that needs no answer.
     fn fire(&self, ns: &str, body: serde_json::Value) -> BoxFuture<Result<(), AdapterError>> {
-        let inner = Arc::clone(&self.inner);
-        let channel = inner.request_channel(ns);
-        Box::pin(async move { inner.publish(channel, wire::json(body)).await })
+        let channel = self.inner.request_channel(ns);
+        Box::pin(self.inner.publish(channel, wire::json(body)))
     }
 }

@@ -1,0 +1,230 @@
+// Drives a cluster of nodes that share one Redis (ours, tests/src/bin/sio-redis-node.rs,
+// and Node's, redis-node-server.mjs, with the same command contract) with the official
+// socket.io-client: two clients per node, named n<node>c<client>.
+//
+//   node redis-cluster.mjs cluster <url>...            every scenario from every node,
+//                                                     then the last node is killed
+//   node redis-cluster.mjs mixed <url>...              every scenario from every node
+//   node redis-cluster.mjs restart <redis-port> <redis-pid> <url>...
+//                                                     Redis is killed and started again
+//                                                     on its port; traffic resumes
+//
+// Prints "ok <scenario>" and exits 0, or "fail <why>" and exits 1 (after 90 s: "fail
+// timeout"). Every step waits for the events it expects, and a broadcast is checked for
+// duplicates by a marker broadcast that follows it on the same channel.
+import { spawn } from "node:child_process";
+import { io } from "socket.io-client";
+
+const [scenario, ...rest] = process.argv.slice(2);
+let redisPort = null;
+let redisPid = null;
+if (scenario === "restart") {
+  redisPort = rest.shift();
+  redisPid = Number(rest.shift());
+}
+const urls = rest;
+if (!["cluster", "mixed", "restart"].includes(scenario) || urls.length < 2) {
+  console.error("usage: redis-cluster.mjs <cluster|mixed|restart ...> <url> <url>...");
+  process.exit(2);
+}
+const fail = (why) => {
+  console.log(`fail ${why}`);
+  process.exit(1);
+};
+const timer = setTimeout(() => fail("timeout"), 90_000);
+process.on("unhandledRejection", (err) => fail(`exception ${err && err.stack ? err.stack : err}`));
+/** Keys sorted, deep: servers may send an object's keys in another order. */
+const canon = (value) =>
+  Array.isArray(value)
+    ? value.map(canon)
+    : value && typeof value === "object"
+      ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, canon(value[key])]))
+      : value;
+const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+const expect = (what, got, want) => {
+  if (!same(got, want)) fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+};
+
+// Clients: two per node.
+const clients = [];
+for (const [node, url] of urls.entries()) {
+  for (const index of [0, 1]) {
+    const name = `n${node}c${index}`;
+    const socket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, auth: { name } });
+    const client = { name, node, socket, log: [], waiters: [] };
+    socket.on("ask", (ack) => ack(name, "second"));
+    socket.onAny((event, ...args) => {
+      client.log.push([event, ...args]);
+      for (const waiter of [...client.waiters]) waiter();
+    });
+    socket.on("disconnect", (reason) => {
+      client.log.push(["disconnect", reason]);
+      for (const waiter of [...client.waiters]) waiter();
+    });
+    socket.on("connect_error", (err) => fail(`connect_error ${name} ${err.message}`));
+    clients.push(client);
+  }
+}
+const byName = (name) => clients.find((client) => client.name === name);
+const alive = () => clients.filter((client) => client.socket.connected);
+
+/** Waits until `check(client.log)` holds, within 10 s. */
+const until = (client, what, check) =>
+  new Promise((resolve) => {
+    if (check(client.log)) return resolve();
+    const timeout = setTimeout(() => fail(`${client.name} never saw ${what}: ${JSON.stringify(client.log)}`), 10_000);
+    const waiter = () => {
+      if (!check(client.log)) return;
+      clearTimeout(timeout);
+      client.waiters.splice(client.waiters.indexOf(waiter), 1);
+      resolve();
+    };
+    client.waiters.push(waiter);
+  });
+const ask = (client, event, ...args) => client.socket.timeout(15_000).emitWithAck(event, ...args);
+const count = (log, event, data) => log.filter(([e, d]) => e === event && same(d, data)).length;
+
+await Promise.all(clients.map((client) => new Promise((resolve) => client.socket.once("connect", resolve))));
+const ids = {};
+for (const client of clients) ids[client.name] = (await ask(client, "whoami")).sid;
+const sids = (names) => names.map((name) => ids[name]).sort();
+let marker = 0;
+
+/** A broadcast from `from`: exactly the clients named receive it, each once. */
+const broadcast = async (from, command, receivers) => {
+  const data = { n: ++marker, text: "héllo", list: [1, 2.5, null, true, { deep: ["x"] }], big: 2 ** 40 };
+  const event = `b${marker}`;
+  expect(`broadcast ${event}`, await ask(from, "broadcast", { ...command, event, data }), true);
+  const end = `end${marker}`;
+  expect("end marker", await ask(from, "broadcast", { event: end, data: marker }), true);
+  for (const client of alive()) {
+    await until(client, end, (log) => count(log, end, marker) === 1);
+    const got = count(client.log, event, data);
+    const want = receivers.includes(client.name) ? 1 : 0;
+    if (got !== want) fail(`${client.name} got ${event} ${got} times (want ${want}): ${JSON.stringify(command)} log ${JSON.stringify(client.log.slice(-6))}`);
+  }
+};
+
+/** Asks again until the answer is `want`, for 10 s. */
+const eventually = async (what, question, want) => {
+  const start = Date.now();
+  for (;;) {
+    const got = await question();
+    if (same(got, want)) return;
+    if (Date.now() - start > 10_000) fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+const everyone = () => alive().map((client) => client.name);
+
+const scenarios = async (origin) => {
+  const from = byName(`n${origin}c0`);
+  const other = byName(`n${(origin + 1) % urls.length}c1`);
+  const last = byName(`n${urls.length - 1}c0`);
+  const tag = `o${origin}`;
+  // Rooms: r1 = {n0c0, other}, r2 = {other, last}.
+  await ask(byName("n0c0"), "join", { rooms: [`${tag}r1`] });
+  await ask(other, "join", { rooms: [`${tag}r1`, `${tag}r2`] });
+  await ask(last, "join", { rooms: [`${tag}r2`] });
+  const r1 = [...new Set(["n0c0", other.name])];
+  const r2 = [...new Set([other.name, last.name])];
+  const r1r2 = [...new Set([...r1, ...r2])];
+
+  await broadcast(from, {}, everyone());
+  await broadcast(from, { rooms: [`${tag}r1`] }, r1);
+  await broadcast(from, { rooms: [`${tag}r2`] }, r2);
+  await broadcast(from, { rooms: [`${tag}r1`, `${tag}r2`] }, r1r2);
+  await broadcast(from, { rooms: [`${tag}r1`], except: [`${tag}r2`] }, r1.filter((n) => !r2.includes(n)));
+  await broadcast(from, { except: [`${tag}r1`] }, everyone().filter((n) => !r1.includes(n)));
+  await broadcast(from, { rooms: [ids[last.name]] }, [last.name]);
+
+  expect("fetch all", await ask(from, "fetch", {}), sids(everyone()));
+  expect("fetch r1", await ask(from, "fetch", { rooms: [`${tag}r1`] }), sids(r1));
+  expect("fetch r1+r2 except r1", await ask(from, "fetch", { rooms: [`${tag}r2`], except: [`${tag}r1`] }), sids(r2.filter((n) => !r1.includes(n))));
+
+  // Join and leave across nodes. A Node server applies these requests when its own
+  // echo comes back from Redis, after it has answered: fetch until the result shows.
+  expect("remote join", await ask(from, "remote-join", { rooms: [`${tag}r2`], room: `${tag}r3` }), true);
+  await eventually("fetch r3", () => ask(other, "fetch", { rooms: [`${tag}r3`] }), sids(r2));
+  expect("remote leave", await ask(other, "remote-leave", { rooms: [`${tag}r3`], room: `${tag}r3` }), true);
+  await eventually("fetch r3 after leave", () => ask(from, "fetch", { rooms: [`${tag}r3`] }), []);
+
+  // Server-side emits, with and without acks: every other node answers once.
+  const others = urls.map((_, node) => node).filter((node) => node !== origin);
+  const names = [];
+  for (const node of others) names.push(JSON.parse(JSON.stringify((await ask(byName(`n${node}c0`), "whoami")).name)));
+  expect("server-side emit with ack", await ask(from, "server-side-emit", { event: "hello", data: `hi${tag}`, timeout: 3000 }), names.sort());
+  for (const client of alive().filter((c) => c.node !== origin)) {
+    await until(client, "server-event", (log) => count(log, "server-event", ["hello", `hi${tag}`]) === 1);
+  }
+  expect("server-side emit", await ask(from, "server-side-emit", { event: "hello", data: `again${tag}` }), []);
+  for (const client of alive().filter((c) => c.node !== origin)) {
+    await until(client, "server-event", (log) => count(log, "server-event", ["hello", `again${tag}`]) === 1);
+  }
+  for (const client of alive().filter((c) => c.node === origin)) {
+    if (count(client.log, "server-event", ["hello", `hi${tag}`]) !== 0) fail(`${client.name} got its own node's server-side emit`);
+  }
+
+  // Broadcast with acks: one answer (the first argument) from every client of every node.
+  expect("broadcast acks", await ask(from, "broadcast-ack", { timeout: 3000 }), everyone().sort());
+  expect("broadcast acks r2", await ask(from, "broadcast-ack", { rooms: [`${tag}r2`], timeout: 3000 }), r2.sort());
+  expect("server count", await ask(from, "server-count"), urls.length);
+};
+
+for (const origin of urls.keys()) await scenarios(origin);
+
+// Disconnect across nodes: the sockets of a room, wherever they are.
+{
+  const from = byName("n0c1");
+  const target = byName(`n${urls.length - 1}c1`);
+  await ask(target, "join", { rooms: ["doomed"] });
+  expect("remote disconnect", await ask(from, "remote-disconnect", { rooms: ["doomed"] }), true);
+  await until(target, "disconnect", (log) => log.some(([e, r]) => e === "disconnect" && r === "io server disconnect"));
+  await eventually("fetch after disconnect", () => ask(from, "fetch", {}), sids(everyone()));
+}
+
+if (scenario === "cluster") {
+  // A node killed mid-run: the others stop counting it and answer within the timeout.
+  const victim = urls.length - 1;
+  const { pid } = await ask(byName(`n${victim}c0`), "whoami");
+  process.kill(pid, "SIGKILL");
+  for (const client of clients.filter((c) => c.node === victim)) {
+    await until(client, "disconnect", (log) => log.some(([e]) => e === "disconnect"));
+  }
+  const from = byName("n0c0");
+  const start = Date.now();
+  while ((await ask(from, "server-count")) !== urls.length - 1) {
+    if (Date.now() - start > 10_000) fail("the killed node is still counted");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect("fetch after kill", await ask(from, "fetch", {}), sids(everyone()));
+  expect("acks after kill", await ask(from, "broadcast-ack", { timeout: 3000 }), everyone().sort());
+  await broadcast(from, {}, everyone());
+}
+
+if (scenario === "restart") {
+  // Redis goes away and comes back on its port: the nodes reconnect, subscribe again,
+  // and traffic resumes.
+  process.kill(redisPid, "SIGKILL");
+  const redis = spawn("redis-server", ["--port", redisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  process.on("exit", () => redis.kill("SIGKILL"));
+  const from = byName("n0c0");
+  const start = Date.now();
+  for (;;) {
+    const got = await ask(from, "server-count").catch(() => null);
+    if (got === urls.length) break;
+    if (Date.now() - start > 20_000) fail(`server count ${JSON.stringify(got)} after the restart`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await broadcast(from, {}, everyone());
+  expect("fetch after restart", await ask(byName("n1c0"), "fetch", {}), sids(everyone()));
+  redis.kill("SIGKILL");
+}
+
+console.log(`ok ${scenario}`);
+clearTimeout(timer);
+for (const client of clients) client.socket.disconnect();
+process.exit(0);

@@ -1,0 +1,116 @@
+//! Clusters joined by the Redis adapter, driven by the official `socket.io-client`
+//! (`tests/js/redis-cluster.mjs`): three of our nodes; one of ours with one Node
+//! `socket.io` 4.8 + `@socket.io/redis-adapter` 8.3 node; Redis restarted under two of
+//! ours. Each test has a key prefix of its own on the shared Redis at 127.0.0.1:6379, or
+//! a private `redis-server` on a free port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{process::Stdio, time::Duration};
+
+use interop_tests::{NodeScript, ServerProcess, js_dir};
+
+const NODE: &str = env!("CARGO_BIN_EXE_sio-redis-node");
+const REDIS: &str = "redis://127.0.0.1:6379";
+const LONG: Duration = Duration::from_secs(120);
+
+/// A key prefix no other test (or run) uses.
+fn key(test: &str) -> String {
+    let nonce: u32 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or_default();
+    format!("sio-test-{test}-{}-{nonce:x}", std::process::id())
+}
+
+async fn rust_node(name: &str, redis: &str, key: &str) -> ServerProcess {
+    ServerProcess::start(NODE, &["--name", name, "--redis", redis, "--key", key])
+        .await
+        .unwrap()
+}
+
+async fn node_node(name: &str, redis: &str, key: &str) -> ServerProcess {
+    let script = js_dir().join("redis-node-server.mjs");
+    let script = script.to_str().unwrap();
+    ServerProcess::start(
+        "node",
+        &[script, "--name", name, "--redis", redis, "--key", key],
+    )
+    .await
+    .unwrap()
+}
+
+async fn drive(args: &[&str]) {
+    NodeScript::spawn("redis-cluster.mjs", args)
+        .unwrap()
+        .finish(LONG)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_rust_nodes_share_rooms_broadcasts_requests_and_survive_a_killed_node() {
+    let key = key("three");
+    let a = rust_node("rust0", REDIS, &key).await;
+    let b = rust_node("rust1", REDIS, &key).await;
+    let c = rust_node("rust2", REDIS, &key).await;
+    drive(&["cluster", &a.url(), &b.url(), &c.url()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_node_and_a_node_js_node_form_one_cluster() {
+    let key = key("mixed");
+    let rust = rust_node("rust", REDIS, &key).await;
+    let node = node_node("node", REDIS, &key).await;
+    drive(&["mixed", &rust.url(), &node.url()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_node_js_nodes_and_one_of_ours() {
+    let key = key("mixed3");
+    let first = node_node("node0", REDIS, &key).await;
+    let rust = rust_node("rust", REDIS, &key).await;
+    let second = node_node("node2", REDIS, &key).await;
+    drive(&["mixed", &first.url(), &rust.url(), &second.url()]).await;
+}
+
+/// A private Redis on a free port, killed and started again by the driver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_resumes_after_redis_restarts() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut redis = tokio::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server is installed");
+    let addr = format!("127.0.0.1:{port}");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while tokio::net::TcpStream::connect(&addr).await.is_err() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("redis-server listens");
+    let url = format!("redis://{addr}");
+    let key = key("restart");
+    let a = rust_node("rust0", &url, &key).await;
+    let b = rust_node("rust1", &url, &key).await;
+    let pid = redis.id().unwrap().to_string();
+    drive(&["restart", &port, &pid, &a.url(), &b.url()]).await;
+    let _ = redis.kill().await;
+}
