@@ -114,3 +114,16 @@ async fn traffic_resumes_after_redis_restarts() {
     drive(&["restart", &port, &pid, &a.url(), &b.url()]).await;
     let _ = redis.kill().await;
 }
+
+/// `@socket.io/redis-emitter` commands reach our node's clients and sockets; garbage,
+/// unknown request types and responses to unknown requests on its channels are ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emitter_traffic_is_applied_and_hostile_input_ignored() {
+    let key = key("emitter");
+    let rust = rust_node("rust", REDIS, &key).await;
+    NodeScript::spawn("redis-emitter.mjs", &[&rust.url(), REDIS, &key])
+        .unwrap()
+        .finish(LONG)
+        .await
+        .unwrap();
+}
