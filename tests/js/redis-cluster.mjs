@@ -172,7 +172,39 @@ const scenarios = async (origin) => {
   expect("server count", await ask(from, "server-count"), urls.length);
 };
 
+/** A random JSON-like value: what a client may send, hence what a server broadcasts. */
+const randomValue = (depth = 0) => {
+  const pick = Math.floor(Math.random() * (depth > 2 ? 6 : 8));
+  switch (pick) {
+    case 0: return null;
+    case 1: return Math.random() < 0.5;
+    case 2: return Math.floor((Math.random() - 0.5) * 2 ** (1 + Math.floor(Math.random() * 53)));
+    case 3: return (Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 20);
+    case 4: return ["", "é", "日本語", "a".repeat(40), "x".repeat(300), "#/#", "🙂"][Math.floor(Math.random() * 7)];
+    case 5: return Math.floor(Math.random() * 2 ** 53);
+    case 6: return Array.from({ length: Math.floor(Math.random() * 5) }, () => randomValue(depth + 1));
+    default:
+      return Object.fromEntries(Array.from({ length: Math.floor(Math.random() * 5) }, (_, i) => [`k${i}${"é".repeat(i)}`, randomValue(depth + 1)]));
+  }
+};
+
+/** Random values broadcast from every node reach every client of every node intact, in order. */
+const fidelity = async (origin) => {
+  const from = byName(`n${origin}c1`);
+  const values = Array.from({ length: 60 }, () => randomValue());
+  const event = `fuzz${origin}`;
+  for (const data of values) expect("fuzz broadcast", await ask(from, "broadcast", { event, data }), true);
+  const end = `fuzz-end${origin}`;
+  expect("fuzz end", await ask(from, "broadcast", { event: end, data: 0 }), true);
+  for (const client of alive()) {
+    await until(client, end, (log) => log.some(([e]) => e === end));
+    const got = client.log.filter(([e]) => e === event).map(([, d]) => d);
+    expect(`${client.name} random values from node ${origin}`, got, values);
+  }
+};
+
 for (const origin of urls.keys()) await scenarios(origin);
+for (const origin of urls.keys()) await fidelity(origin);
 
 // Disconnect across nodes: the sockets of a room, wherever they are.
 {
