@@ -3,15 +3,19 @@
 // our tests/src/bin/sio-redis-node.rs (see its header).
 //
 //   node redis-node-server.mjs --name NAME --redis URL --key PREFIX
+//       [--mode classic|sharded|sharded-static|sharded-private]
 //
-// Prints "listening <port>" once its adapter is subscribed.
+// The sharded modes run createShardedAdapter (channelPrefix PREFIX) with the
+// subscriptionMode dynamic, static or dynamic-private. Prints "listening <port>" once its
+// adapter is subscribed.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 
-const arg = (name) => {
+const arg = (name, fallback) => {
   const at = process.argv.indexOf(name);
+  if (at < 0 && fallback !== undefined) return fallback;
   if (at < 0 || at + 1 >= process.argv.length) {
     console.error(`${name} is required`);
     process.exit(2);
@@ -21,11 +25,17 @@ const arg = (name) => {
 const name = arg("--name");
 const url = arg("--redis");
 const key = arg("--key");
+const mode = arg("--mode", "classic");
+const subscriptionMode = { sharded: "dynamic", "sharded-static": "static", "sharded-private": "dynamic-private" }[mode];
 
 const pub = new Redis(url);
 const sub = pub.duplicate();
 const http = createServer();
-const io = new Server(http, { adapter: createAdapter(pub, sub, { key, requestsTimeout: 2000 }) });
+const adapter =
+  mode === "classic"
+    ? createAdapter(pub, sub, { key, requestsTimeout: 2000 })
+    : createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode });
+const io = new Server(http, { adapter });
 
 const text = (value) => (typeof value === "string" ? value : JSON.stringify(value));
 const sorted = (values) => values.map(text).sort();
@@ -93,10 +103,11 @@ io.on("connection", (socket) => {
 });
 
 // Subscribed once our own response channel has its subscriber.
-const own = `${key}-response#/#${io.of("/").adapter.uid}#`;
+const uid = io.of("/").adapter.uid;
+const own = mode === "classic" ? `${key}-response#/#${uid}#` : `${key}#/#${uid}#`;
 const deadline = Date.now() + 20_000;
 for (;;) {
-  const [, count] = await pub.pubsub("NUMSUB", own);
+  const [, count] = await pub.pubsub(mode === "classic" ? "NUMSUB" : "SHARDNUMSUB", own);
   if (Number(count) >= 1) break;
   if (Date.now() > deadline) {
     console.error("not subscribed within 20 s");

@@ -127,3 +127,49 @@ async fn emitter_traffic_is_applied_and_hostile_input_ignored() {
         .await
         .unwrap();
 }
+
+async fn sharded_rust(name: &str, key: &str, mode: &str) -> ServerProcess {
+    ServerProcess::start(
+        NODE,
+        &[
+            "--name", name, "--redis", REDIS, "--key", key, "--mode", mode,
+        ],
+    )
+    .await
+    .unwrap()
+}
+
+async fn sharded_node(name: &str, key: &str, mode: &str) -> ServerProcess {
+    let script = js_dir().join("redis-node-server.mjs");
+    let script = script.to_str().unwrap();
+    ServerProcess::start(
+        "node",
+        &[
+            script, "--name", name, "--redis", REDIS, "--key", key, "--mode", mode,
+        ],
+    )
+    .await
+    .unwrap()
+}
+
+macro_rules! sharded {
+    ($($test:ident: $mode:literal;)*) => {
+        $(
+            /// Sharded mode (SPUBLISH) with a Node node of `createShardedAdapter`.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let key = key(stringify!($test));
+                let rust = sharded_rust("rust", &key, $mode).await;
+                let node = sharded_node("node", &key, $mode).await;
+                let other = sharded_rust("rust2", &key, $mode).await;
+                drive(&["mixed", &rust.url(), &node.url(), &other.url()]).await;
+            }
+        )*
+    };
+}
+
+sharded! {
+    sharded_dynamic_with_node_js: "sharded";
+    sharded_static_with_node_js: "sharded-static";
+    sharded_dynamic_private_with_node_js: "sharded-private";
+}

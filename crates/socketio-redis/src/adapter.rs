@@ -26,9 +26,11 @@ use socketio_server::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    RedisAdapterConfig, RedisAdapterError, ServerAck, ServerEvent,
+    AdapterMode, RedisAdapterConfig, RedisAdapterError, ServerAck, ServerEvent,
     wire::{self, kind},
 };
+
+mod sharded;
 
 type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
@@ -83,10 +85,21 @@ struct Inner {
     outbox: mpsc::UnboundedSender<Outgoing>,
 }
 
-struct Outgoing {
-    channel: String,
-    payload: Bytes,
-    sent: oneshot::Sender<Result<(), AdapterError>>,
+enum Outgoing {
+    Publish {
+        channel: String,
+        payload: Bytes,
+        sent: oneshot::Sender<Result<(), AdapterError>>,
+    },
+    /// Sharded mode: SPUBLISH rather than PUBLISH.
+    ShardPublish {
+        channel: String,
+        payload: Bytes,
+        sent: oneshot::Sender<Result<(), AdapterError>>,
+    },
+    /// Sharded mode: a room channel to SSUBSCRIBE (`true`) or SUNSUBSCRIBE, in order
+    /// with the messages around it.
+    RoomChannel(String, bool),
 }
 
 /// A request of ours that waits for other servers' responses.
@@ -147,10 +160,19 @@ impl RedisAdapter {
         drop(subscriber.manage_subscriptions());
         let messages = subscriber.message_rx();
         let (outbox, queue) = mpsc::unbounded_channel();
-        tokio::spawn(publish_in_order(publisher.clone(), queue));
+        tokio::spawn(publish_in_order(
+            publisher.clone(),
+            subscriber.clone(),
+            queue,
+        ));
+        let uid = if config.mode.is_sharded() {
+            sharded::uid()
+        } else {
+            uid()
+        };
         let inner = Arc::new(Inner {
             outbox,
-            uid: uid(),
+            uid,
             config,
             local: LocalAdapter::default(),
             publisher,
@@ -202,6 +224,20 @@ impl Inner {
         format!("{}-response#{ns}#", self.key())
     }
 
+    /// Where requests go: the request channel, or in sharded mode the main channel.
+    fn outgoing_request_channel(&self, ns: &str) -> String {
+        if self.config.mode.is_sharded() {
+            self.broadcast_channel(ns)
+        } else {
+            self.request_channel(ns)
+        }
+    }
+
+    /// Sharded mode: this node's response channel.
+    fn own_channel(&self, ns: &str) -> String {
+        format!("{}#{ns}#{}#", self.key(), self.uid)
+    }
+
     fn own_response_channel(&self, ns: &str) -> String {
         format!("{}-response#{ns}#{}#", self.key(), self.uid)
     }
@@ -221,10 +257,19 @@ impl Inner {
         payload: Vec<u8>,
     ) -> impl std::future::Future<Output = Result<(), AdapterError>> + Send + 'static {
         let (sent, result) = oneshot::channel();
-        let queued = self.outbox.send(Outgoing {
-            channel,
-            payload: Bytes::from(payload),
-            sent,
+        let payload = Bytes::from(payload);
+        let queued = self.outbox.send(if self.config.mode.is_sharded() {
+            Outgoing::ShardPublish {
+                channel,
+                payload,
+                sent,
+            }
+        } else {
+            Outgoing::Publish {
+                channel,
+                payload,
+                sent,
+            }
         });
         async move {
             if queued.is_err() {
@@ -238,11 +283,14 @@ impl Inner {
 
     /// How many servers are subscribed to the request channel of `ns`, this one included.
     async fn count(&self, ns: &str) -> Result<usize, AdapterError> {
-        let reply: Vec<fred::types::Value> = self
-            .publisher
-            .pubsub_numsub(self.request_channel(ns))
-            .await
-            .map_err(transport)?;
+        let reply: Vec<fred::types::Value> = if self.config.mode.is_sharded() {
+            self.publisher
+                .pubsub_shardnumsub(self.broadcast_channel(ns))
+                .await
+        } else {
+            self.publisher.pubsub_numsub(self.request_channel(ns)).await
+        }
+        .map_err(transport)?;
         let count = reply
             .get(1)
             .and_then(fred::types::Value::as_i64)
@@ -282,14 +330,40 @@ impl Inner {
 
 /// Publishes one message after the other, in the order they were queued, until the
 /// adapter is dropped.
-async fn publish_in_order(publisher: Client, mut queue: mpsc::UnboundedReceiver<Outgoing>) {
+async fn publish_in_order(
+    publisher: Client,
+    subscriber: SubscriberClient,
+    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+) {
     while let Some(message) = queue.recv().await {
-        let result = publisher
-            .publish::<i64, _, _>(message.channel, message.payload)
-            .await
-            .map(drop)
-            .map_err(transport);
-        let _ = message.sent.send(result);
+        match message {
+            Outgoing::Publish {
+                channel,
+                payload,
+                sent,
+            } => {
+                let result = publisher.publish::<i64, _, _>(channel, payload).await;
+                let _ = sent.send(result.map(drop).map_err(transport));
+            }
+            Outgoing::ShardPublish {
+                channel,
+                payload,
+                sent,
+            } => {
+                let result = publisher.spublish::<i64, _, _>(channel, payload).await;
+                let _ = sent.send(result.map(drop).map_err(transport));
+            }
+            Outgoing::RoomChannel(channel, true) => {
+                if let Err(err) = subscriber.ssubscribe(channel).await {
+                    tracing::warn!(%err, "room channel not subscribed");
+                }
+            }
+            Outgoing::RoomChannel(channel, false) => {
+                if let Err(err) = subscriber.sunsubscribe(channel).await {
+                    tracing::warn!(%err, "room channel not unsubscribed");
+                }
+            }
+        }
     }
 }
 
@@ -315,6 +389,9 @@ async fn receive(inner: Weak<Inner>, mut messages: tokio::sync::broadcast::Recei
 }
 
 fn on_message(inner: &Arc<Inner>, channel: &str, payload: &[u8]) {
+    if inner.config.mode.is_sharded() {
+        return sharded::on_message(inner, channel, payload);
+    }
     let key = inner.key();
     if let Some(rest) = channel.strip_prefix(key) {
         if let Some(ns) = rest
@@ -606,7 +683,12 @@ fn on_response(inner: &Inner, payload: &[u8]) {
         tracing::warn!("undecodable response ignored");
         return;
     };
-    let Some(request_id) = wire::str_field(&response, "requestId") else {
+    handle_response(inner, &response);
+}
+
+/// A response in the classic shape (sharded responses are translated to it).
+fn handle_response(inner: &Inner, response: &std::collections::BTreeMap<String, Value>) {
+    let Some(request_id) = wire::str_field(response, "requestId") else {
         return;
     };
     let mut requests = inner.requests();
@@ -640,7 +722,7 @@ fn on_response(inner: &Inner, payload: &[u8]) {
             answers,
             done,
         } => {
-            if wire::u64_field(&response, "type") != Some(kind::SERVER_SIDE_EMIT) {
+            if wire::u64_field(response, "type") != Some(kind::SERVER_SIDE_EMIT) {
                 return;
             }
             let data = response.get("data").cloned().unwrap_or(Value::Null);
@@ -661,10 +743,10 @@ fn on_response(inner: &Inner, payload: &[u8]) {
             counts,
             acks,
         } => {
-            match wire::u64_field(&response, "type") {
+            match wire::u64_field(response, "type") {
                 Some(kind::BROADCAST_CLIENT_COUNT) => {
                     *counted += 1;
-                    *clients += wire::u64_field(&response, "clientCount")
+                    *clients += wire::u64_field(response, "clientCount")
                         .and_then(|n| usize::try_from(n).ok())
                         .unwrap_or(0);
                     if *counted >= *servers {
@@ -712,6 +794,19 @@ fn set(object: &mut serde_json::Value, key: &str, value: &str) {
     }
 }
 
+fn wire_object(entries: Vec<(&str, Value)>) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
+}
+
+fn room_values(rooms: &[Room]) -> Value {
+    Value::Array(rooms.iter().map(|room| Value::from(&**room)).collect())
+}
+
 fn str_rooms(rooms: &[Room]) -> Vec<&str> {
     rooms.iter().map(|room| &**room).collect()
 }
@@ -728,7 +823,7 @@ impl Inner {
     ) -> Result<T, AdapterError> {
         let (done, answer) = oneshot::channel();
         self.requests().insert(request_id.clone(), pending(done));
-        if let Err(err) = self.publish(self.request_channel(ns), body).await {
+        if let Err(err) = self.publish(self.outgoing_request_channel(ns), body).await {
             self.requests().remove(&request_id);
             return Err(err);
         }
@@ -741,6 +836,16 @@ impl Inner {
     }
 
     async fn subscribe(self: Arc<Self>, ns: String) {
+        if self.config.mode.is_sharded() {
+            let channels = vec![self.broadcast_channel(&ns), self.own_channel(&ns)];
+            match self.subscriber.ssubscribe(channels).await {
+                Ok(()) => self.subscribed.send_modify(|done| {
+                    done.insert(ns);
+                }),
+                Err(err) => tracing::warn!(ns, %err, "subscription failed"),
+            }
+            return;
+        }
         let pattern = format!("{}*", self.broadcast_channel(&ns));
         let channels = vec![
             self.request_channel(&ns),
@@ -784,15 +889,47 @@ impl Adapter for RedisAdapter {
     }
 
     fn add_all(&self, ns: &str, sid: &engineio_core::Sid, rooms: &[Room]) {
+        let Some(mode) = self.inner.config.mode.room_channels() else {
+            return self.inner.local.add_all(ns, sid, rooms);
+        };
+        // A room this node did not hold is created: its channel is subscribed.
+        let created: Vec<&Room> = rooms
+            .iter()
+            .filter(|room| {
+                sharded::room_has_channel(mode, room, sid.as_str())
+                    && !self.inner.room_is_local(ns, room)
+            })
+            .collect();
         self.inner.local.add_all(ns, sid, rooms);
+        for room in created {
+            sharded::room_channel(&self.inner, ns, room, true);
+        }
     }
 
     fn del(&self, ns: &str, sid: &engineio_core::Sid, room: &Room) {
         self.inner.local.del(ns, sid, room);
+        if let Some(mode) = self.inner.config.mode.room_channels() {
+            if sharded::room_has_channel(mode, room, sid.as_str())
+                && !self.inner.room_is_local(ns, room)
+            {
+                sharded::room_channel(&self.inner, ns, room, false);
+            }
+        }
     }
 
     fn del_all(&self, ns: &str, sid: &engineio_core::Sid) {
+        let Some(mode) = self.inner.config.mode.room_channels() else {
+            return self.inner.local.del_all(ns, sid);
+        };
+        let rooms = self.inner.local.socket_rooms(ns, sid);
         self.inner.local.del_all(ns, sid);
+        for room in rooms {
+            if sharded::room_has_channel(mode, &room, sid.as_str())
+                && !self.inner.room_is_local(ns, &room)
+            {
+                sharded::room_channel(&self.inner, ns, &room, false);
+            }
+        }
     }
 
     fn socket_rooms(&self, ns: &str, sid: &engineio_core::Sid) -> Vec<Room> {
@@ -815,6 +952,20 @@ impl Adapter for RedisAdapter {
         opts: &BroadcastOptions,
     ) -> BoxFuture<Result<(), AdapterError>> {
         let inner = &self.inner;
+        if let AdapterMode::Sharded(mode) = inner.config.mode {
+            return match values(args) {
+                Ok(args) => {
+                    let channel = sharded::broadcast_channel(inner, mode, ns, opts);
+                    let data = wire_object(vec![
+                        ("packet", sharded::packet(event, args)),
+                        ("opts", sharded::opts(opts, None)),
+                    ]);
+                    let payload = sharded::encode(inner, ns, sharded::message::BROADCAST, data);
+                    Box::pin(inner.publish(channel, payload))
+                }
+                Err(err) => Box::pin(std::future::ready(Err(err))),
+            };
+        }
         // Node's sender uses the room's own channel when there is exactly one room.
         let mut channel = inner.broadcast_channel(ns);
         if let [room] = opts.rooms.as_slice() {
@@ -879,16 +1030,27 @@ impl Adapter for RedisAdapter {
                 cleanup.requests().remove(&id);
             });
             let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-            let body = wire::encode_broadcast_request(
-                &inner.uid,
-                &request_id,
-                &ns,
-                &event,
-                &args,
-                &opts,
-                timeout_ms,
-            );
-            inner.publish(inner.request_channel(&ns), body).await?;
+            let body = if inner.config.mode.is_sharded() {
+                let data = wire_object(vec![
+                    ("packet", sharded::packet(&event, args)),
+                    ("opts", sharded::opts(&opts, Some(timeout_ms))),
+                    ("requestId", Value::from(request_id.as_str())),
+                ]);
+                sharded::encode(&inner, &ns, sharded::message::BROADCAST, data)
+            } else {
+                wire::encode_broadcast_request(
+                    &inner.uid,
+                    &request_id,
+                    &ns,
+                    &event,
+                    &args,
+                    &opts,
+                    timeout_ms,
+                )
+            };
+            inner
+                .publish(inner.outgoing_request_channel(&ns), body)
+                .await?;
             // Until every server has told how many clients it holds; past the timeout,
             // those that did.
             let expected = match tokio::time::timeout(timeout, counted).await {
@@ -912,9 +1074,10 @@ impl Adapter for RedisAdapter {
     ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>> {
         let inner = Arc::clone(&self.inner);
         let ns = ByteString::from(ns);
+        let opts = opts.clone();
         let body = serde_json::json!({
             "type": kind::REMOTE_FETCH,
-            "opts": wire::request_opts(opts),
+            "opts": wire::request_opts(&opts),
         });
         Box::pin(async move {
             let others = inner.count(&ns).await?.saturating_sub(1);
@@ -925,6 +1088,15 @@ impl Adapter for RedisAdapter {
             let mut body = body;
             set(&mut body, "uid", inner.uid.as_str());
             set(&mut body, "requestId", request_id.as_str());
+            let body = if inner.config.mode.is_sharded() {
+                let data = wire_object(vec![
+                    ("opts", sharded::opts(&opts, None)),
+                    ("requestId", Value::from(request_id.as_str())),
+                ]);
+                sharded::encode(&inner, &ns, sharded::message::FETCH_SOCKETS, data)
+            } else {
+                wire::json(body)
+            };
             let timeout = inner.config.requests_timeout;
             let pending_ns = ns.clone();
             Arc::clone(&inner)
@@ -937,7 +1109,7 @@ impl Adapter for RedisAdapter {
                         sockets: Vec::new(),
                         done: Some(done),
                     },
-                    wire::json(body),
+                    body,
                     request_id,
                     timeout,
                 )
@@ -959,6 +1131,11 @@ impl Adapter for RedisAdapter {
                 "opts": wire::request_opts(opts),
                 "rooms": str_rooms(rooms),
             }),
+            sharded::message::SOCKETS_JOIN,
+            wire_object(vec![
+                ("opts", sharded::opts(opts, None)),
+                ("rooms", room_values(rooms)),
+            ]),
         )
     }
 
@@ -976,6 +1153,11 @@ impl Adapter for RedisAdapter {
                 "opts": wire::request_opts(opts),
                 "rooms": str_rooms(rooms),
             }),
+            sharded::message::SOCKETS_LEAVE,
+            wire_object(vec![
+                ("opts", sharded::opts(opts, None)),
+                ("rooms", room_values(rooms)),
+            ]),
         )
     }
 
@@ -993,6 +1175,11 @@ impl Adapter for RedisAdapter {
                 "opts": wire::request_opts(opts),
                 "close": close,
             }),
+            sharded::message::DISCONNECT_SOCKETS,
+            wire_object(vec![
+                ("opts", sharded::opts(opts, None)),
+                ("close", Value::Bool(close)),
+            ]),
         )
     }
 
@@ -1005,20 +1192,44 @@ impl Adapter for RedisAdapter {
     ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
         let inner = Arc::clone(&self.inner);
         let ns = ns.to_owned();
-        let data = values(args).map(|args| {
-            let mut data = vec![serde_json::Value::from(event)];
-            data.extend(args.iter().map(wire::to_json));
-            data
-        });
+        let event = event.to_owned();
+        let args = values(args);
         Box::pin(async move {
-            let mut body = serde_json::json!({
-                "uid": inner.uid,
-                "type": kind::SERVER_SIDE_EMIT,
-                "data": data?,
-            });
+            let args = args?;
+            let sharded = inner.config.mode.is_sharded();
+            // The body with the request id, if any.
+            let body = |request_id: Option<&str>| {
+                if sharded {
+                    let mut packet = vec![Value::from(event.as_str())];
+                    packet.extend(args.iter().cloned());
+                    let mut data = vec![("packet", Value::Array(packet))];
+                    if let Some(id) = request_id {
+                        data.push(("requestId", Value::from(id)));
+                    }
+                    sharded::encode(
+                        &inner,
+                        &ns,
+                        sharded::message::SERVER_SIDE_EMIT,
+                        wire_object(data),
+                    )
+                } else {
+                    let mut data = vec![serde_json::Value::from(event.as_str())];
+                    data.extend(args.iter().map(wire::to_json));
+                    let mut body = serde_json::json!({
+                        "uid": inner.uid,
+                        "type": kind::SERVER_SIDE_EMIT,
+                        "data": data,
+                    });
+                    if let Some(id) = request_id {
+                        set(&mut body, "requestId", id);
+                    }
+                    wire::json(body)
+                }
+            };
             let Some(timeout) = ack else {
+                let payload = body(None);
                 inner
-                    .publish(inner.request_channel(&ns), wire::json(body))
+                    .publish(inner.outgoing_request_channel(&ns), payload)
                     .await?;
                 return Ok(Vec::new());
             };
@@ -1027,7 +1238,7 @@ impl Adapter for RedisAdapter {
                 return Ok(Vec::new());
             }
             let request_id = uid();
-            set(&mut body, "requestId", request_id.as_str());
+            let payload = body(Some(&request_id));
             Arc::clone(&inner)
                 .request(
                     &ns,
@@ -1036,7 +1247,7 @@ impl Adapter for RedisAdapter {
                         answers: Vec::new(),
                         done: Some(done),
                     },
-                    wire::json(body),
+                    payload,
                     request_id,
                     timeout,
                 )
@@ -1073,9 +1284,21 @@ impl Adapter for RedisAdapter {
 }
 
 impl RedisAdapter {
-    /// Publishes a request that needs no answer.
-    fn fire(&self, ns: &str, body: serde_json::Value) -> BoxFuture<Result<(), AdapterError>> {
-        let channel = self.inner.request_channel(ns);
-        Box::pin(self.inner.publish(channel, wire::json(body)))
+    /// Publishes a request that needs no answer: `classic` in classic mode, `data` with
+    /// `kind` in sharded mode.
+    fn fire(
+        &self,
+        ns: &str,
+        classic: serde_json::Value,
+        kind: u64,
+        data: Value,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        let channel = self.inner.outgoing_request_channel(ns);
+        let payload = if self.inner.config.mode.is_sharded() {
+            sharded::encode(&self.inner, ns, kind, data)
+        } else {
+            wire::json(classic)
+        };
+        Box::pin(self.inner.publish(channel, payload))
     }
 }

@@ -1,6 +1,7 @@
 //! A Redis adapter for `socketio-server`, wire-compatible with Node's
-//! `@socket.io/redis-adapter` 8.x in its classic (pub/sub) mode, and with
-//! `@socket.io/redis-emitter`: Rust and Node servers can share one cluster, rooms,
+//! `@socket.io/redis-adapter` 8.x in its classic (pub/sub) mode, which
+//! `@socket.io/redis-emitter` also speaks, and in its sharded mode
+//! ([`AdapterMode::Sharded`]): Rust and Node servers can share one cluster, rooms,
 //! broadcasts, acknowledgements and requests included.
 //!
 //! ```no_run
@@ -71,6 +72,48 @@ impl ServerAck {
 
 type ServerEventHandler = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
+/// Which of Node's Redis adapters the cluster runs; every node of a cluster must run the
+/// same one (they do not understand each other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AdapterMode {
+    /// `createAdapter` of `@socket.io/redis-adapter`: classic pub/sub, with pattern
+    /// subscriptions; what `@socket.io/redis-emitter` speaks.
+    #[default]
+    Classic,
+    /// `createShardedAdapter` (8.2 and later): sharded pub/sub (SPUBLISH, Redis 7 or
+    /// later), with room channels subscribed as the subscription mode says.
+    Sharded(SubscriptionMode),
+}
+
+impl AdapterMode {
+    pub(crate) fn is_sharded(self) -> bool {
+        matches!(self, Self::Sharded(_))
+    }
+
+    /// The sharded subscription mode, when rooms get channels of their own.
+    pub(crate) fn room_channels(self) -> Option<SubscriptionMode> {
+        match self {
+            Self::Sharded(mode) if mode != SubscriptionMode::Static => Some(mode),
+            _ => None,
+        }
+    }
+}
+
+/// Which rooms have a channel of their own in sharded mode (Node's `subscriptionMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SubscriptionMode {
+    /// No room channels: everything goes through the namespace's channel.
+    Static,
+    /// Public rooms (not a socket's own room) have a channel, subscribed while this node
+    /// holds the room. Node's default.
+    #[default]
+    Dynamic,
+    /// Every room has a channel, sockets' own rooms included.
+    DynamicPrivate,
+}
+
 /// The settings of a [`RedisAdapter`]. Every server of a cluster must use the same
 /// `key`.
 #[derive(Clone)]
@@ -80,6 +123,7 @@ pub struct RedisAdapterConfig {
     requests_timeout: Duration,
     publish_on_specific_response_channel: bool,
     on_server_event: Option<ServerEventHandler>,
+    mode: AdapterMode,
 }
 
 impl fmt::Debug for RedisAdapterConfig {
@@ -91,6 +135,7 @@ impl fmt::Debug for RedisAdapterConfig {
                 "publish_on_specific_response_channel",
                 &self.publish_on_specific_response_channel,
             )
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -102,12 +147,20 @@ impl Default for RedisAdapterConfig {
             requests_timeout: Duration::from_secs(5),
             publish_on_specific_response_channel: false,
             on_server_event: None,
+            mode: AdapterMode::Classic,
         }
     }
 }
 
 impl RedisAdapterConfig {
-    /// The prefix of every channel name (Node's `key` option); default `socket.io`.
+    /// The protocol: classic (the default) or sharded.
+    pub fn mode(mut self, mode: AdapterMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The prefix of every channel name (Node's `key` option, `channelPrefix` in sharded
+    /// mode); default `socket.io`.
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = key.into();
         self

@@ -2,8 +2,9 @@
 //! its clients. `tests/js/redis-node-server.mjs` is the same node on Node's server with
 //! `@socket.io/redis-adapter`; `tests/js/redis-cluster.mjs` drives both.
 //!
-//! `sio-redis-node --name NAME --redis URL --key PREFIX` prints `listening <port>` once
-//! it is subscribed (so that the other nodes count it).
+//! `sio-redis-node --name NAME --redis URL --key PREFIX [--mode classic|sharded|
+//! sharded-static|sharded-private]` prints `listening <port>` once it is subscribed (so
+//! that the other nodes count it).
 //!
 //! Every command is an event on `/` with one object argument, answered by its ack:
 //! - `whoami` → `{name, pid, sid}`;
@@ -30,7 +31,7 @@ use std::{
 };
 
 use serde_json::{Value as Json, json};
-use socketio_redis::{RedisAdapter, RedisAdapterConfig};
+use socketio_redis::{AdapterMode, RedisAdapter, RedisAdapterConfig, SubscriptionMode};
 use socketio_server::{AckSender, Data, Namespace, Socket, SocketIo, Value};
 
 fn rooms(command: &Json, field: &str) -> Vec<String> {
@@ -216,11 +217,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let name = arg(&args, "--name")?;
     let url = arg(&args, "--redis")?;
     let key = arg(&args, "--key")?;
+    let mode = match arg(&args, "--mode").as_deref() {
+        Err(_) | Ok("classic") => AdapterMode::Classic,
+        Ok("sharded") => AdapterMode::Sharded(SubscriptionMode::Dynamic),
+        Ok("sharded-static") => AdapterMode::Sharded(SubscriptionMode::Static),
+        Ok("sharded-private") => AdapterMode::Sharded(SubscriptionMode::DynamicPrivate),
+        Ok(other) => return Err(format!("unknown mode {other}").into()),
+    };
     let io_slot: std::sync::Arc<std::sync::OnceLock<SocketIo>> = Default::default();
     let events_io = std::sync::Arc::clone(&io_slot);
     let answer = name.clone();
     let config = RedisAdapterConfig::default()
         .key(key)
+        .mode(mode)
         .requests_timeout(Duration::from_secs(2))
         .on_server_event(move |event| {
             if let Some(io) = events_io.get() {

@@ -1,0 +1,459 @@
+//! Sharded mode: the `ClusterAdapter` messages of Node's `createShardedAdapter`
+//! (`@socket.io/redis-adapter` 8.2+), over SPUBLISH / SSUBSCRIBE (Redis 7 or later).
+//!
+//! Every message is `{type, data, uid, nsp}`: JSON, or msgpack when a message that can
+//! carry binary does. Each namespace has a main channel `<key>#<ns>#` for everything,
+//! a response channel per node `<key>#<ns>#<uid>#`, and, depending on the subscription
+//! mode, a channel per room.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use bytestring::ByteString;
+use futures_util::StreamExt;
+use socketio_core::{Args, Value};
+use socketio_server::adapter::{BroadcastOptions, Room};
+use tokio::sync::oneshot;
+
+use super::{Inner, Outgoing, handle_response};
+use crate::{
+    ServerAck, ServerEvent, SubscriptionMode, msgpack,
+    wire::{self, kind},
+};
+
+/// `MessageType` of socket.io-adapter's `ClusterAdapter`.
+pub(super) mod message {
+    pub(crate) const BROADCAST: u64 = 3;
+    pub(crate) const SOCKETS_JOIN: u64 = 4;
+    pub(crate) const SOCKETS_LEAVE: u64 = 5;
+    pub(crate) const DISCONNECT_SOCKETS: u64 = 6;
+    pub(crate) const FETCH_SOCKETS: u64 = 7;
+    pub(crate) const FETCH_SOCKETS_RESPONSE: u64 = 8;
+    pub(crate) const SERVER_SIDE_EMIT: u64 = 9;
+    pub(crate) const SERVER_SIDE_EMIT_RESPONSE: u64 = 10;
+    pub(crate) const BROADCAST_CLIENT_COUNT: u64 = 11;
+    pub(crate) const BROADCAST_ACK: u64 = 12;
+}
+
+/// Sixteen hex characters, as `randomBytes(8).toString("hex")`.
+pub(super) fn uid() -> String {
+    let bytes: [u8; 8] = rand::random();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The envelope `{type, data, uid, nsp}`, msgpack when its type may carry binary and it
+/// does, JSON otherwise (as Node encodes it).
+pub(super) fn encode(inner: &Inner, ns: &str, kind: u64, data: Value) -> Vec<u8> {
+    envelope(&inner.uid, ns, kind, data)
+}
+
+fn envelope(uid: &str, ns: &str, kind: u64, data: Value) -> Vec<u8> {
+    let binary = matches!(
+        kind,
+        message::BROADCAST
+            | message::FETCH_SOCKETS_RESPONSE
+            | message::SERVER_SIDE_EMIT
+            | message::SERVER_SIDE_EMIT_RESPONSE
+            | message::BROADCAST_ACK
+    ) && data.has_binary();
+    let mut envelope = BTreeMap::new();
+    envelope.insert("type".to_owned(), Value::from(kind));
+    envelope.insert("data".to_owned(), data);
+    envelope.insert("uid".to_owned(), Value::from(uid));
+    envelope.insert("nsp".to_owned(), Value::from(ns));
+    let envelope = Value::Object(envelope);
+    if binary {
+        msgpack::encode(&msgpack::to_msgpack(&envelope))
+    } else {
+        serde_json::to_vec(&envelope).unwrap_or_default()
+    }
+}
+
+fn object(entries: Vec<(&str, Value)>) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
+}
+
+fn room_values(rooms: &[Room]) -> Value {
+    Value::Array(rooms.iter().map(|room| Value::from(&**room)).collect())
+}
+
+/// `{rooms, except, flags}`.
+pub(super) fn opts(opts: &BroadcastOptions, timeout_ms: Option<u64>) -> Value {
+    let mut flags = Vec::new();
+    if opts.volatile {
+        flags.push(("volatile", Value::Bool(true)));
+    }
+    if let Some(ms) = timeout_ms {
+        flags.push(("timeout", Value::from(ms)));
+    }
+    object(vec![
+        ("rooms", room_values(&opts.rooms)),
+        ("except", room_values(&opts.except)),
+        ("flags", object(flags)),
+    ])
+}
+
+/// The packet object, without `nsp` as Node's sharded adapter publishes it.
+pub(super) fn packet(event: &str, args: Vec<Value>) -> Value {
+    let mut data = Vec::with_capacity(args.len() + 1);
+    data.push(Value::from(event));
+    data.extend(args);
+    object(vec![
+        ("type", Value::from(2u64)),
+        ("data", Value::Array(data)),
+    ])
+}
+
+/// The channel a broadcast goes to: a room's own channel only for a plain broadcast to
+/// one room that the mode gives a channel (in `dynamic`, a room that does not look like
+/// a socket id, whose ids are 20 characters).
+pub(super) fn broadcast_channel(
+    inner: &Inner,
+    mode: SubscriptionMode,
+    ns: &str,
+    opts: &BroadcastOptions,
+) -> String {
+    channel_for(inner.broadcast_channel(ns), mode, opts)
+}
+
+fn channel_for(mut channel: String, mode: SubscriptionMode, opts: &BroadcastOptions) -> String {
+    if let [room] = opts.rooms.as_slice() {
+        let own = match mode {
+            SubscriptionMode::Dynamic => room.chars().count() != 20,
+            SubscriptionMode::DynamicPrivate => true,
+            SubscriptionMode::Static => false,
+        };
+        if own {
+            channel.push_str(room);
+            channel.push('#');
+        }
+    }
+    channel
+}
+
+/// Whether a room has a channel of its own that this node subscribes to while it holds
+/// the room: in `dynamic`, public rooms (not a socket's own room); in `dynamic-private`,
+/// every room.
+pub(super) fn room_has_channel(mode: SubscriptionMode, room: &str, sid: &str) -> bool {
+    match mode {
+        SubscriptionMode::Dynamic => room != sid,
+        SubscriptionMode::DynamicPrivate => true,
+        SubscriptionMode::Static => false,
+    }
+}
+
+/// Subscribes to, or unsubscribes from, a room's channel, in order with what is
+/// published.
+pub(super) fn room_channel(inner: &Inner, ns: &str, room: &str, subscribe: bool) {
+    let channel = format!("{}#{ns}#{room}#", inner.key());
+    let _ = inner.outbox.send(Outgoing::RoomChannel(channel, subscribe));
+}
+
+pub(super) fn on_message(inner: &Arc<Inner>, channel: &str, payload: &[u8]) {
+    let Some((ns, rest)) = inner.broadcast_target(channel) else {
+        return;
+    };
+    let Some(envelope) = wire::decode_object(payload) else {
+        tracing::warn!(ns, "undecodable message ignored");
+        return;
+    };
+    let Some(kind) = wire::u64_field(&envelope, "type") else {
+        tracing::warn!(ns, "message without a type ignored");
+        return;
+    };
+    let data = match envelope.get("data") {
+        Some(Value::Object(data)) => data.clone(),
+        _ => BTreeMap::new(),
+    };
+    let is_response = matches!(
+        kind,
+        message::FETCH_SOCKETS_RESPONSE
+            | message::SERVER_SIDE_EMIT_RESPONSE
+            | message::BROADCAST_CLIENT_COUNT
+            | message::BROADCAST_ACK
+    );
+    if is_response {
+        // On our own channel, or (as Node routes them) on the main one.
+        if rest.is_empty() || rest == inner.uid {
+            on_response(inner, kind, &data);
+        }
+        return;
+    }
+    let uid = wire::str_field(&envelope, "uid").unwrap_or_default();
+    if uid == inner.uid || wire::str_field(&envelope, "nsp") != Some(ns.as_str()) {
+        return;
+    }
+    on_request(inner, &ns, kind, uid, &data);
+}
+
+/// A response translated to the classic shape that [`handle_response`] reads.
+fn on_response(inner: &Inner, kind: u64, data: &BTreeMap<String, Value>) {
+    let mut response = BTreeMap::new();
+    if let Some(id) = data.get("requestId") {
+        response.insert("requestId".to_owned(), id.clone());
+    }
+    let packet = data.get("packet").cloned().unwrap_or(Value::Null);
+    match kind {
+        message::FETCH_SOCKETS_RESPONSE => {
+            if let Some(sockets) = data.get("sockets") {
+                response.insert("sockets".to_owned(), sockets.clone());
+            }
+        }
+        message::SERVER_SIDE_EMIT_RESPONSE => {
+            response.insert("type".to_owned(), Value::from(kind::SERVER_SIDE_EMIT));
+            response.insert("data".to_owned(), packet);
+        }
+        message::BROADCAST_CLIENT_COUNT => {
+            response.insert("type".to_owned(), Value::from(kind::BROADCAST_CLIENT_COUNT));
+            if let Some(count) = data.get("clientCount") {
+                response.insert("clientCount".to_owned(), count.clone());
+            }
+        }
+        _ => {
+            response.insert("type".to_owned(), Value::from(kind::BROADCAST_ACK));
+            response.insert("packet".to_owned(), packet);
+        }
+    }
+    handle_response(inner, &response);
+}
+
+fn on_request(
+    inner: &Arc<Inner>,
+    ns: &str,
+    kind: u64,
+    requester: &str,
+    data: &BTreeMap<String, Value>,
+) {
+    let Some(server) = inner.server() else { return };
+    let opts = match data.get("opts") {
+        Some(Value::Object(opts)) => wire::read_opts(opts),
+        _ => BroadcastOptions::default(),
+    };
+    let request_id = wire::str_field(data, "requestId").map(str::to_owned);
+    let reply_channel = format!("{}#{ns}#{requester}#", inner.key());
+    let reply = |kind: u64, data: Value| {
+        let payload = encode(inner, ns, kind, data);
+        let sent = inner.publish(reply_channel.clone(), payload);
+        inner.runtime.spawn(async move {
+            if let Err(err) = sent.await {
+                tracing::warn!(%err, "response not sent");
+            }
+        });
+    };
+    match kind {
+        message::BROADCAST => {
+            let Some(Value::Object(packet)) = data.get("packet") else {
+                return;
+            };
+            let Some(Value::Array(items)) = packet.get("data") else {
+                return;
+            };
+            let mut items = items.iter().cloned();
+            let Some(Value::String(event)) = items.next() else {
+                return;
+            };
+            let args = Args::from_values(items.collect());
+            let Some(request_id) = request_id else {
+                if let Err(err) = server.deliver_local(ns, &event, args, &opts) {
+                    tracing::warn!(ns, %err, "broadcast from another node not delivered");
+                }
+                return;
+            };
+            let timeout = opts.timeout.unwrap_or(inner.config.requests_timeout);
+            let delivered = inner
+                .server
+                .get()
+                .and_then(|handle| handle.deliver_local_with_ack(ns, &event, args, &opts, timeout))
+                .and_then(|result| {
+                    result
+                        .map_err(|err| tracing::warn!(%err, "broadcast with acknowledgements not delivered"))
+                        .ok()
+                });
+            let (count, acks) = match delivered {
+                Some((count, acks)) => (count, Some(acks)),
+                None => (0, None),
+            };
+            let count = Value::from(u64::try_from(count).unwrap_or(u64::MAX));
+            reply(
+                message::BROADCAST_CLIENT_COUNT,
+                object(vec![
+                    ("requestId", Value::from(request_id.as_str())),
+                    ("clientCount", count),
+                ]),
+            );
+            let Some(mut acks) = acks else { return };
+            let inner = Arc::clone(inner);
+            let ns = ns.to_owned();
+            inner.runtime.clone().spawn(async move {
+                while let Some(ack) = acks.next().await {
+                    let Ok(args) = ack.answer else { continue };
+                    let first = args
+                        .into_values()
+                        .ok()
+                        .and_then(|values| values.into_iter().next())
+                        .unwrap_or(Value::Null);
+                    let data = object(vec![
+                        ("requestId", Value::from(request_id.as_str())),
+                        ("packet", first),
+                    ]);
+                    let payload = encode(&inner, &ns, message::BROADCAST_ACK, data);
+                    if let Err(err) = inner.publish(reply_channel.clone(), payload).await {
+                        tracing::warn!(%err, "acknowledgement not sent");
+                    }
+                }
+            });
+        }
+        message::SOCKETS_JOIN | message::SOCKETS_LEAVE => {
+            let rooms = wire::room_list(data.get("rooms"));
+            if kind == message::SOCKETS_JOIN {
+                server.local_join(ns, &opts, &rooms);
+            } else {
+                server.local_leave(ns, &opts, &rooms);
+            }
+        }
+        message::DISCONNECT_SOCKETS => {
+            let close = matches!(data.get("close"), Some(Value::Bool(true)));
+            server.local_disconnect(ns, &opts, close);
+        }
+        message::FETCH_SOCKETS => {
+            let Some(request_id) = request_id else { return };
+            let sockets = server
+                .local_sockets_info(ns, &opts)
+                .into_iter()
+                .map(|socket| {
+                    object(vec![
+                        ("id", Value::from(&*socket.id)),
+                        ("handshake", Value::Object(BTreeMap::new())),
+                        ("rooms", room_values(&socket.rooms)),
+                        ("data", socket.data),
+                    ])
+                })
+                .collect();
+            reply(
+                message::FETCH_SOCKETS_RESPONSE,
+                object(vec![
+                    ("requestId", Value::from(request_id.as_str())),
+                    ("sockets", Value::Array(sockets)),
+                ]),
+            );
+        }
+        message::SERVER_SIDE_EMIT => {
+            let Some(Value::Array(items)) = data.get("packet") else {
+                return;
+            };
+            let mut items = items.iter().cloned();
+            let Some(Value::String(event)) = items.next() else {
+                return;
+            };
+            let Some(handler) = inner.config.on_server_event.clone() else {
+                return;
+            };
+            let (ack, answer) = match &request_id {
+                Some(_) => {
+                    let (sender, receiver) = oneshot::channel();
+                    (Some(ServerAck { sender }), Some(receiver))
+                }
+                None => (None, None),
+            };
+            handler(ServerEvent {
+                ns: ByteString::from(ns),
+                event: ByteString::from(event),
+                args: Args::from_values(items.collect()),
+                ack,
+            });
+            if let (Some(answer), Some(request_id)) = (answer, request_id) {
+                let inner = Arc::clone(inner);
+                let ns = ns.to_owned();
+                inner.runtime.clone().spawn(async move {
+                    let Ok(value) = answer.await else { return };
+                    let data = object(vec![
+                        ("requestId", Value::from(request_id.as_str())),
+                        ("packet", value),
+                    ]);
+                    let payload = encode(&inner, &ns, message::SERVER_SIDE_EMIT_RESPONSE, data);
+                    if let Err(err) = inner.publish(reply_channel, payload).await {
+                        tracing::warn!(%err, "server-side acknowledgement not sent");
+                    }
+                });
+            }
+        }
+        other => tracing::debug!(ns, kind = other, "unknown message type ignored"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn to(rooms: &[&str]) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: rooms.iter().map(|room| Room::from(*room)).collect(),
+            ..BroadcastOptions::default()
+        }
+    }
+
+    #[test]
+    fn room_channels_follow_the_subscription_mode() {
+        let base = || "socket.io#/#".to_owned();
+        let sid = "abcdefghijklmnopqrst";
+        let dynamic = SubscriptionMode::Dynamic;
+        assert_eq!(
+            channel_for(base(), dynamic, &to(&["room1"])),
+            "socket.io#/#room1#"
+        );
+        // A socket id (20 characters) goes to the main channel in `dynamic`.
+        assert_eq!(channel_for(base(), dynamic, &to(&[sid])), "socket.io#/#");
+        assert_eq!(
+            channel_for(base(), dynamic, &to(&["a", "b"])),
+            "socket.io#/#"
+        );
+        let private = SubscriptionMode::DynamicPrivate;
+        assert_eq!(
+            channel_for(base(), private, &to(&[sid])),
+            format!("socket.io#/#{sid}#")
+        );
+        assert_eq!(
+            channel_for(base(), SubscriptionMode::Static, &to(&["room1"])),
+            "socket.io#/#"
+        );
+        assert!(room_has_channel(dynamic, "room1", sid));
+        assert!(!room_has_channel(dynamic, sid, sid));
+        assert!(room_has_channel(private, sid, sid));
+    }
+
+    #[test]
+    fn messages_are_json_unless_they_carry_binary() {
+        let data = object(vec![("packet", packet("e", vec![Value::from("x")]))]);
+        let json = envelope("0123456789abcdef", "/", message::BROADCAST, data);
+        assert_eq!(json.first(), Some(&b'{'));
+        let read = wire::decode_object(&json).unwrap();
+        assert_eq!(wire::u64_field(&read, "type"), Some(message::BROADCAST));
+        assert_eq!(wire::str_field(&read, "uid"), Some("0123456789abcdef"));
+        assert_eq!(wire::str_field(&read, "nsp"), Some("/"));
+
+        let binary = Value::Binary(bytes::Bytes::from_static(&[1, 2, 3]));
+        let data = object(vec![("packet", packet("e", vec![binary.clone()]))]);
+        let packed = envelope("0123456789abcdef", "/", message::BROADCAST, data);
+        assert_ne!(packed.first(), Some(&b'{'));
+        let read = wire::decode_object(&packed).unwrap();
+        let Some(Value::Object(data)) = read.get("data") else {
+            unreachable!("data is an object");
+        };
+        let Some(Value::Object(packet)) = data.get("packet") else {
+            unreachable!("packet is an object");
+        };
+        assert_eq!(
+            packet.get("data"),
+            Some(&Value::Array(vec![Value::from("e"), binary]))
+        );
+        // A join never carries binary: JSON.
+        let join = envelope("u", "/", message::SOCKETS_JOIN, object(vec![]));
+        assert_eq!(join.first(), Some(&b'{'));
+    }
+}
