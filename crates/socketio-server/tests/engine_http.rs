@@ -361,3 +361,37 @@ async fn a_post_while_another_is_read_ends_the_session() {
         .unwrap();
     assert_eq!(first.status, StatusCode::BAD_REQUEST);
 }
+
+#[test]
+fn a_server_close_with_no_get_pending_reaches_the_next_get() {
+    // On a single-threaded runtime of its own: a driver that never yielded would hold
+    // that thread, and this thread would see no answer instead of hanging with it.
+    let (done, answer) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = done.send(runtime.block_on(async {
+            let (closes, mut closed) = mpsc::unbounded_channel();
+            let (layer, engine) = EngineIo::builder().build(Echo(closes)).unwrap();
+            let app = Router::new().layer(layer);
+            let sid = handshake(&app).await;
+            let uri = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
+            // The handshake's GET is answered: none is pending when the server closes.
+            engine.get(&sid).unwrap().close();
+            let (_, reason) = closed.recv().await.unwrap();
+            // The session waits for the client's next GET, which gets the close
+            // packet; then it is gone.
+            let next = get_(&app, &uri).await;
+            let after = get_(&app, &uri).await;
+            (reason, next, after)
+        }));
+    });
+    let (reason, next, after) = answer
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server answers");
+    assert_eq!(reason, CloseReason::ForcedClose);
+    assert_eq!((next.status, next.body.as_str()), (StatusCode::OK, "1"));
+    assert_error(&after, StatusCode::BAD_REQUEST, 1, "Session ID unknown");
+}

@@ -64,6 +64,10 @@ pub(super) struct Driver {
     unsent: Option<Transmit>,
     /// Whether frames were written to the WebSocket since its last flush.
     ws_dirty: bool,
+    /// Whether the application's request to close was handed to the session.
+    close_taken: bool,
+    /// Whether the outgoing queue was found closed and empty.
+    queue_closed: bool,
     pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>>,
     ws: Option<WsStream>,
     pending_ws: Option<OnUpgrade>,
@@ -92,6 +96,8 @@ impl Driver {
             commands: Vec::new(),
             unsent: None,
             ws_dirty: false,
+            close_taken: false,
+            queue_closed: false,
             pending_poll: None,
             ws: None,
             pending_ws: None,
@@ -151,12 +157,15 @@ impl Driver {
                         }
                         self.commands = commands;
                     }
+                    // A closed queue is ready for good: the branch is off once it has been
+                    // seen closed, as the close request's below.
                     open = std::future::poll_fn(|cx| self.socket.outbox().poll_ready(cx)),
-                        if accept_messages =>
+                        if accept_messages && !self.queue_closed =>
                     {
                         if open {
                             self.take_messages();
                         } else {
+                            self.queue_closed = true;
                             self.session.close(CloseReason::ForcedClose, now());
                         }
                     }
@@ -176,7 +185,13 @@ impl Driver {
                         self.session.handle_poll_dropped(now());
                     }
                     () = &mut sleep, if deadline.is_some() => self.session.handle_timeout(now()),
-                    reason = self.socket.close_requested() => self.session.close(reason, now()),
+                    // Once taken, the request stays: the branch is off from then on, or a
+                    // session that closes over polling (it waits for the client's next
+                    // GET) would find it ready on every turn and never yield.
+                    reason = self.socket.close_requested(), if !self.close_taken => {
+                        self.close_taken = true;
+                        self.session.close(reason, now());
+                    }
                     // Nothing is taken from the queue meanwhile (a polling client that does
                     // not poll): it may stay full.
                     () = async { Box::pin(self.socket.slow_consumer()).await }, if !accept_messages => {
