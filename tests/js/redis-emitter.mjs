@@ -42,6 +42,7 @@ for (const name of ["a", "b"]) {
 }
 await Promise.all(Object.values(clients).map((c) => new Promise((resolve) => c.socket.once("connect", resolve))));
 
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const has = (client, event, data) => client.log.some(([e, d]) => e === event && JSON.stringify(d) === JSON.stringify(data));
 const until = (name, event, data) =>
   new Promise((resolve) => {
@@ -75,6 +76,23 @@ function expectOk(answer) {
 emitter.emit("to-all", { date: new Date(Date.UTC(2000, 5, 13)), n: 1 });
 await until("a", "to-all", { date: "2000-06-13T00:00:00.000Z", n: 1 });
 await until("b", "to-all", { date: "2000-06-13T00:00:00.000Z", n: 1 });
+
+// Binary (a Buffer, nested too) arrives as binary attachments.
+emitter.emit("binary", Buffer.from([1, 2, 3]), { nested: new Uint8Array([4, 5]) });
+const bytes = (value) => (value ? [...new Uint8Array(value)] : null);
+await new Promise((resolve) => {
+  const check = () => {
+    const got = clients.b.log.find(([e]) => e === "binary");
+    if (!got) return false;
+    const [, first, second] = got;
+    if (!same(bytes(first), [1, 2, 3]) || !same(bytes(second && second.nested), [4, 5])) {
+      fail(`binary arrived as ${JSON.stringify(got)}`);
+    }
+    resolve();
+    return true;
+  };
+  if (!check()) clients.b.waiters.push(check);
+});
 
 emitter.to("e1").emit("to-room", 2);
 await marker();
