@@ -167,3 +167,45 @@ async fn a_broadcast_ack_times_out_only_for_the_silent_client_and_nothing_leaks(
         assert_eq!(socket.pending_acks(), 0, "{}", socket.id());
     }
 }
+
+#[tokio::test]
+async fn emit_wait_goes_at_the_clients_pace_and_loses_nothing() {
+    const QUEUE: usize = 4;
+    const TICKS: usize = 200;
+    let (addr, io, _) = serve(|builder| builder.message_queue(QUEUE)).await;
+    let (peer, id) = Peer::join(addr).await;
+    let socket = io.sockets("/").into_iter().find(|s| s.id() == id).unwrap();
+
+    // Large ticks fill the connection's buffers, then the queue: the producer waits.
+    let payload = "x".repeat(64 * 1024);
+    let producer = tokio::spawn(async move {
+        let mut found_full = false;
+        for n in 0..TICKS {
+            found_full |= socket.queued() == QUEUE;
+            assert!(socket.queued() <= QUEUE);
+            socket.emit_wait("tick", &(n, &payload)).await.unwrap();
+        }
+        found_full
+    });
+
+    let mut ws = peer.ws;
+    let mut expected = 0;
+    tokio::time::timeout(WAIT * 4, async {
+        while expected < TICKS {
+            match ws.next().await {
+                Some(Ok(Ws::Text(text))) => {
+                    if let Some(packet) = text.strip_prefix("42") {
+                        let packet: serde_json::Value = serde_json::from_str(packet).unwrap();
+                        assert_eq!(packet[1], expected, "ticks in order, none lost");
+                        expected += 1;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("every tick arrives");
+    assert!(producer.await.unwrap(), "the producer never had to wait");
+}

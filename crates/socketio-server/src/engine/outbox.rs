@@ -105,9 +105,9 @@ impl Outbox {
                 notified.as_mut().enable();
                 state.waiting += 1;
             }
+            // Counted out when the wait ends, also when the caller gives up on it.
+            let _waiting = Waiting(self);
             notified.await;
-            let mut state = self.lock()?;
-            state.waiting = state.waiting.saturating_sub(1);
         }
     }
 
@@ -167,5 +167,16 @@ impl Outbox {
     /// How many messages wait.
     pub(super) fn len(&self) -> usize {
         self.state.lock().map_or(0, |state| state.queue.len())
+    }
+}
+
+/// A producer waiting for room, counted in [`State::waiting`] while it lives.
+struct Waiting<'a>(&'a Outbox);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            state.waiting = state.waiting.saturating_sub(1);
+        }
     }
 }
