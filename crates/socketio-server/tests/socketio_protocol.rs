@@ -474,3 +474,35 @@ async fn socket_operators_leave_out_the_sender_and_selection_operators_move_sock
     assert!(server.io.to("stage").sockets().is_empty());
     echo_still_works(&mut c).await;
 }
+
+#[tokio::test]
+async fn a_predicate_mounts_dynamic_namespaces() {
+    let server = Server::start(|builder| builder).await;
+    server.io.dyn_ns(
+        |name| name.starts_with("/tenant-"),
+        Namespace::new().on(
+            "echo",
+            |socket: Socket, Data(value): Data<Json>| async move {
+                socket.emit("echo", &(socket.ns(), value)).unwrap();
+            },
+        ),
+    );
+    assert!(server.io.of("/tenant-7").is_none());
+    let mut peer = Peer::open(server.addr).await;
+    peer.send("40/tenant-7,").await;
+    assert!(
+        peer.recv().await.starts_with(r#"40/tenant-7,{"sid":"#),
+        "the predicate admits the name"
+    );
+    peer.send(r#"42/tenant-7,["echo",1]"#).await;
+    assert_eq!(peer.recv().await, r#"42/tenant-7,["echo","/tenant-7",1]"#);
+    // The namespace exists from its first connection on, with its own sockets.
+    let tenant = server.io.of("/tenant-7").unwrap();
+    assert_eq!(tenant.sockets().len(), 1);
+    // A name the predicate refuses is an unknown namespace.
+    peer.send("40/other,").await;
+    assert_eq!(
+        peer.recv().await,
+        r#"44/other,{"message":"Invalid namespace"}"#
+    );
+}
