@@ -328,42 +328,71 @@ impl Inner {
     }
 }
 
-/// Publishes one message after the other, in the order they were queued, until the
-/// adapter is dropped.
+/// Publishes what was queued, in order, until the adapter is dropped. Messages queued
+/// together are pipelined: fred writes each command when its future is first polled, and
+/// `join_all` polls them in order, so they reach Redis in the order they were queued
+/// without waiting for one reply before sending the next.
+/// A PUBLISH in flight, and who waits for its outcome.
+type InFlight = (
+    BoxFuture<Result<i64, fred::error::Error>>,
+    oneshot::Sender<Result<(), AdapterError>>,
+);
+
 async fn publish_in_order(
     publisher: Client,
     subscriber: SubscriberClient,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    while let Some(message) = queue.recv().await {
-        match message {
-            Outgoing::Publish {
-                channel,
-                payload,
-                sent,
-            } => {
-                let result = publisher.publish::<i64, _, _>(channel, payload).await;
-                let _ = sent.send(result.map(drop).map_err(transport));
-            }
-            Outgoing::ShardPublish {
-                channel,
-                payload,
-                sent,
-            } => {
-                let result = publisher.spublish::<i64, _, _>(channel, payload).await;
-                let _ = sent.send(result.map(drop).map_err(transport));
-            }
-            Outgoing::RoomChannel(channel, true) => {
-                if let Err(err) = subscriber.ssubscribe(channel).await {
-                    tracing::warn!(%err, "room channel not subscribed");
+    let mut batch = Vec::new();
+    while queue.recv_many(&mut batch, 256).await > 0 {
+        let mut publishes: Vec<InFlight> = Vec::new();
+        for message in batch.drain(..) {
+            match message {
+                Outgoing::Publish {
+                    channel,
+                    payload,
+                    sent,
+                } => {
+                    let publisher = publisher.clone();
+                    publishes.push((
+                        Box::pin(async move { publisher.publish(channel, payload).await }),
+                        sent,
+                    ));
                 }
-            }
-            Outgoing::RoomChannel(channel, false) => {
-                if let Err(err) = subscriber.sunsubscribe(channel).await {
-                    tracing::warn!(%err, "room channel not unsubscribed");
+                Outgoing::ShardPublish {
+                    channel,
+                    payload,
+                    sent,
+                } => {
+                    let publisher = publisher.clone();
+                    publishes.push((
+                        Box::pin(async move { publisher.spublish(channel, payload).await }),
+                        sent,
+                    ));
+                }
+                Outgoing::RoomChannel(channel, subscribe) => {
+                    // What was queued before goes first.
+                    flush(&mut publishes).await;
+                    let result = if subscribe {
+                        subscriber.ssubscribe(channel).await
+                    } else {
+                        subscriber.sunsubscribe(channel).await
+                    };
+                    if let Err(err) = result {
+                        tracing::warn!(%err, subscribe, "room channel subscription not changed");
+                    }
                 }
             }
         }
+        flush(&mut publishes).await;
+    }
+}
+
+async fn flush(publishes: &mut Vec<InFlight>) {
+    let (futures, senders): (Vec<_>, Vec<_>) = publishes.drain(..).unzip();
+    let results = futures_util::future::join_all(futures).await;
+    for (result, sent) in results.into_iter().zip(senders) {
+        let _ = sent.send(result.map(drop).map_err(transport));
     }
 }
 
