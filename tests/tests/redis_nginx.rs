@@ -45,6 +45,8 @@ async fn the_cluster_example_behind_nginx_keeps_each_client_on_its_node() {
         .arg(&dir)
         .arg("-e")
         .arg(&error_log)
+        // One process: killing it when the test ends leaves no worker behind.
+        .args(["-g", "master_process off;"])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
