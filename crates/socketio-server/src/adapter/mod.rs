@@ -243,7 +243,10 @@ pub trait Adapter: Send + Sync + 'static {
     /// The rooms that have local sockets.
     fn local_rooms(&self, ns: &str) -> Vec<Room>;
 
-    /// Sends a broadcast, already delivered locally, to the other nodes.
+    /// Sends a broadcast, already delivered locally, to the other nodes. Called in the
+    /// order the broadcasts are made, but the future is polled later, from a task of its
+    /// own: an adapter that must keep that order queues the message in this call, not
+    /// when the future first runs.
     fn broadcast(
         &self,
         ns: &str,
