@@ -10,7 +10,8 @@
 //! - `broadcast` (...args) → emits `broadcast` with the same arguments to every socket of `/`.
 //!
 //! socketioxide's default options; the listener sets `TCP_NODELAY` on accepted sockets and
-//! a 1024 accept backlog, as `examples/echo` does, so that only the Socket.IO layers differ.
+//! a 1024 accept backlog, and the runtime is chosen by CPU count, as `examples/echo` does,
+//! so that only the Socket.IO layers differ.
 
 use std::{fmt, net::SocketAddr};
 
@@ -79,8 +80,19 @@ fn port_from_args() -> Result<u16, String> {
     Ok(port)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The runtime `examples/echo` picks: single-threaded on one CPU (the benchmark pins
+    // each server to one), multi-threaded otherwise.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut runtime = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    runtime.enable_all().build()?.block_on(serve())
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let port = port_from_args()?;
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", async |socket: SocketRef, Data(auth): Data<Value>| {
