@@ -564,26 +564,7 @@ fn on_request(inner: &Arc<Inner>, ns: &str, payload: &[u8]) {
             let Some(Value::Array(data)) = request.get("data") else {
                 return;
             };
-            let mut data = data.iter().cloned();
-            let Some(Value::String(event)) = data.next() else {
-                return;
-            };
-            let Some(handler) = inner.config.on_server_event.clone() else {
-                return;
-            };
-            let (ack, answer) = match request_id {
-                Some(_) => {
-                    let (sender, receiver) = oneshot::channel();
-                    (Some(ServerAck { sender }), Some(receiver))
-                }
-                None => (None, None),
-            };
-            handler(ServerEvent {
-                ns: ByteString::from(ns),
-                event: ByteString::from(event),
-                args: Args::from_values(data.collect()),
-                ack,
-            });
+            let answer = inner.server_event(ns, data.iter().cloned(), request_id.is_some());
             if let (Some(answer), Some(request_id)) = (answer, request_id) {
                 let inner = Arc::clone(inner);
                 let channel = inner.response_channel(ns);
@@ -841,6 +822,33 @@ fn str_rooms(rooms: &[Room]) -> Vec<&str> {
 }
 
 impl Inner {
+    /// Hands a server-side emit from another node (`[event, ...args]`) to the
+    /// application's handler; with `answered`, returns where its answer will come.
+    fn server_event(
+        &self,
+        ns: &str,
+        mut data: impl Iterator<Item = Value>,
+        answered: bool,
+    ) -> Option<oneshot::Receiver<Value>> {
+        let Some(Value::String(event)) = data.next() else {
+            return None;
+        };
+        let handler = self.config.on_server_event.clone()?;
+        let (ack, answer) = if answered {
+            let (sender, receiver) = oneshot::channel();
+            (Some(ServerAck { sender }), Some(receiver))
+        } else {
+            (None, None)
+        };
+        handler(ServerEvent {
+            ns: ByteString::from(ns),
+            event: ByteString::from(event),
+            args: Args::from_values(data.collect()),
+            ack,
+        });
+        answer
+    }
+
     /// Registers a request, publishes it, and waits for its responses or its timeout.
     async fn request<T>(
         self: Arc<Self>,
@@ -1152,20 +1160,8 @@ impl Adapter for RedisAdapter {
         opts: &BroadcastOptions,
         rooms: &[Room],
     ) -> BoxFuture<Result<(), AdapterError>> {
-        self.fire(
-            ns,
-            serde_json::json!({
-                "uid": self.inner.uid,
-                "type": kind::REMOTE_JOIN,
-                "opts": wire::request_opts(opts),
-                "rooms": str_rooms(rooms),
-            }),
-            sharded::message::SOCKETS_JOIN,
-            wire_object(vec![
-                ("opts", sharded::opts(opts, None)),
-                ("rooms", room_values(rooms)),
-            ]),
-        )
+        let kinds = (kind::REMOTE_JOIN, sharded::message::SOCKETS_JOIN);
+        self.fire_rooms(ns, opts, rooms, kinds)
     }
 
     fn del_sockets(
@@ -1174,20 +1170,8 @@ impl Adapter for RedisAdapter {
         opts: &BroadcastOptions,
         rooms: &[Room],
     ) -> BoxFuture<Result<(), AdapterError>> {
-        self.fire(
-            ns,
-            serde_json::json!({
-                "uid": self.inner.uid,
-                "type": kind::REMOTE_LEAVE,
-                "opts": wire::request_opts(opts),
-                "rooms": str_rooms(rooms),
-            }),
-            sharded::message::SOCKETS_LEAVE,
-            wire_object(vec![
-                ("opts", sharded::opts(opts, None)),
-                ("rooms", room_values(rooms)),
-            ]),
-        )
+        let kinds = (kind::REMOTE_LEAVE, sharded::message::SOCKETS_LEAVE);
+        self.fire_rooms(ns, opts, rooms, kinds)
     }
 
     fn disconnect_sockets(
@@ -1329,5 +1313,30 @@ impl RedisAdapter {
             wire::json(classic)
         };
         Box::pin(self.inner.publish(channel, payload))
+    }
+
+    /// Publishes a remote join or leave of `rooms` (`kinds`: the classic request type and
+    /// the sharded message type).
+    fn fire_rooms(
+        &self,
+        ns: &str,
+        opts: &BroadcastOptions,
+        rooms: &[Room],
+        (classic, sharded): (u64, u64),
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.fire(
+            ns,
+            serde_json::json!({
+                "uid": self.inner.uid,
+                "type": classic,
+                "opts": wire::request_opts(opts),
+                "rooms": str_rooms(rooms),
+            }),
+            sharded,
+            wire_object(vec![
+                ("opts", sharded::opts(opts, None)),
+                ("rooms", room_values(rooms)),
+            ]),
+        )
     }
 }

@@ -8,15 +8,13 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use bytestring::ByteString;
 use futures_util::StreamExt;
 use socketio_core::{Args, Value};
 use socketio_server::adapter::{BroadcastOptions, Room};
-use tokio::sync::oneshot;
 
 use super::{Inner, Outgoing, handle_response};
 use crate::{
-    ServerAck, ServerEvent, SubscriptionMode, msgpack,
+    SubscriptionMode, msgpack,
     wire::{self, kind},
 };
 
@@ -345,26 +343,7 @@ fn on_request(
             let Some(Value::Array(items)) = data.get("packet") else {
                 return;
             };
-            let mut items = items.iter().cloned();
-            let Some(Value::String(event)) = items.next() else {
-                return;
-            };
-            let Some(handler) = inner.config.on_server_event.clone() else {
-                return;
-            };
-            let (ack, answer) = match &request_id {
-                Some(_) => {
-                    let (sender, receiver) = oneshot::channel();
-                    (Some(ServerAck { sender }), Some(receiver))
-                }
-                None => (None, None),
-            };
-            handler(ServerEvent {
-                ns: ByteString::from(ns),
-                event: ByteString::from(event),
-                args: Args::from_values(items.collect()),
-                ack,
-            });
+            let answer = inner.server_event(ns, items.iter().cloned(), request_id.is_some());
             if let (Some(answer), Some(request_id)) = (answer, request_id) {
                 let inner = Arc::clone(inner);
                 let ns = ns.to_owned();
