@@ -5,18 +5,9 @@ use std::time::Duration;
 use engineio_core::{ClientConfig, ClientTransports};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
-use crate::{BuildError, Manager};
+use socketio_core::ParserKind;
 
-/// The Socket.IO parser both ends use. The server must use the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ParserKind {
-    /// The default JSON text format, with binary attachments.
-    #[default]
-    Json,
-    /// msgpack, compatible with the npm `socket.io-msgpack-parser`.
-    Msgpack,
-}
+use crate::{BuildError, Manager};
 
 /// Everything a Manager needs, fixed at build time.
 #[derive(Debug, Clone)]

@@ -16,12 +16,14 @@ use engineio_core::{
     Message as EngineMessage, TransportKind,
 };
 use futures_util::{StreamExt, stream::FuturesUnordered};
-use socketio_core::{Args, Backoff, Message, Packet, PacketKind, Value};
+use socketio_core::{
+    AnyDecoder, AnyParser, Args, Backoff, Decoder, JsonParser, Message, Packet, PacketKind, Parser,
+    Value,
+};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
     AckSender, ConnectError, DisconnectReason, Manager, Socket,
-    codec::{Codec, CodecDecoder},
     events::{ManagerEvent, SocketEvent},
     handler::{ErasedHandler, EventContext},
     manager::ManagerShared,
@@ -126,8 +128,8 @@ pub(crate) struct Driver {
     dispatch: mpsc::UnboundedSender<Dispatch>,
     http: HttpClient,
     parts: RequestParts,
-    codec: Codec,
-    decoder: CodecDecoder,
+    codec: AnyParser,
+    decoder: AnyDecoder,
     sockets: HashMap<u64, Arc<SocketCore>>,
     engine: Option<Engine>,
     /// Sessions the application closed, finishing their last writes.
@@ -160,7 +162,7 @@ impl Driver {
         let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
         tokio::spawn(run_dispatch(dispatch_rx, Arc::clone(&backlog)));
-        let codec = Codec::new(config.parser);
+        let codec = AnyParser::new(config.parser, JsonParser::DEFAULT_MAX_ATTACHMENTS);
         #[cfg(feature = "rustls")]
         let tls = config.tls.clone();
         #[cfg(not(feature = "rustls"))]
@@ -573,7 +575,7 @@ impl Driver {
         engine
             .session
             .check_wall_clock(Instant::now(), SystemTime::now());
-        let messages = match self.codec.encode(packet) {
+        let messages = match self.codec.encode_messages(packet) {
             Ok(messages) => messages,
             Err(err) => {
                 tracing::warn!(%err, "a packet could not be encoded");

@@ -52,7 +52,6 @@
 //!   of packets still in the offline buffer survive.
 
 mod ack;
-mod codec;
 mod config;
 mod driver;
 mod error;
@@ -65,7 +64,7 @@ mod state;
 mod transport;
 
 pub use ack::AckFuture;
-pub use config::{ManagerBuilder, ParserKind};
+pub use config::ManagerBuilder;
 pub use engineio_core::ClientTransports as Transports;
 pub use error::{AckError, BuildError, ConnectError, EmitError};
 pub use events::{EventStream, ManagerEvent, ManagerEvents, SocketEvent};
@@ -76,6 +75,7 @@ pub use handler::{
 pub use manager::Manager;
 pub use reason::DisconnectReason;
 pub use socket::{Emitter, Socket, SocketBuilder};
+pub use socketio_core::ParserKind;
 pub use socketio_core::{Args, Value};
 
 /// The rustls crate this client is built with, for

@@ -49,6 +49,7 @@
 //! ([`JsonParser::with_max_attachments`], 10 by default). The size of a message is
 //! bounded by the Engine.IO layer.
 
+mod any_parser;
 mod args;
 mod attachments;
 mod backoff;
@@ -65,6 +66,7 @@ mod text_encode;
 mod value;
 mod value_de;
 
+pub use any_parser::{AnyDecoder, AnyParser, ParserKind};
 pub use args::Args;
 pub use backoff::Backoff;
 pub use error::{ArgsError, DecodeError, EncodeError};

@@ -24,7 +24,7 @@ use crate::{
     },
     namespace::{Matcher, NamespaceHandle, NamespaceInner},
     operator::{BroadcastOperator, Delivery},
-    parser::AnyParser,
+    parser::ServerParser,
 };
 
 type ErrorHook = Arc<dyn Fn(&Socket, &str, &Rejection) + Send + Sync>;
@@ -46,7 +46,7 @@ pub(crate) struct IoConfig {
 
 pub(crate) struct IoInner {
     pub(crate) config: IoConfig,
-    pub(crate) parser: AnyParser,
+    pub(crate) parser: ServerParser,
     pub(crate) adapter: Arc<dyn Adapter>,
     volatile_drops: AtomicU64,
     namespaces: RwLock<HashMap<ByteString, Arc<NamespaceInner>>>,
@@ -566,7 +566,7 @@ impl SocketIoBuilder {
                     max_concurrent_handlers: self.max_concurrent_handlers,
                     on_error: self.on_error,
                 },
-                parser: AnyParser::new(self.parser, self.max_attachments),
+                parser: ServerParser::new(self.parser, self.max_attachments),
                 namespaces: RwLock::new(HashMap::new()),
                 dynamic: RwLock::new(Vec::new()),
                 engine: OnceLock::new(),

@@ -54,7 +54,7 @@ pub use handshake::Handshake;
 pub use io::{SocketIo, SocketIoBuilder, SocketIoLayer};
 pub use namespace::{Namespace, NamespaceHandle};
 pub use operator::{Ack, AckStream, BroadcastOperator, Delivery, IntoRooms};
-pub use parser::ParserKind;
 pub use reason::DisconnectReason;
 pub use socket::Socket;
+pub use socketio_core::ParserKind;
 pub use socketio_core::{Args, Value};

@@ -4,24 +4,11 @@ use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use engineio_core::Message;
 use serde::Serialize;
-use socketio_core::{Decoder, EncodeError, JsonParser, MsgpackParser, Packet, Parser};
+use socketio_core::{AnyParser, Decoder, EncodeError, MessageKind, Packet, Parser, ParserKind};
 
-/// Which Socket.IO parser the server speaks. Clients must use the same one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ParserKind {
-    /// The default text format, with binary attachments.
-    #[default]
-    Json,
-    /// msgpack, compatible with the npm `socket.io-msgpack-parser`.
-    Msgpack,
-}
-
+/// The parser the server was configured with.
 #[derive(Debug, Clone)]
-pub(crate) enum AnyParser {
-    Json(JsonParser),
-    Msgpack(MsgpackParser),
-}
+pub(crate) struct ServerParser(AnyParser);
 
 /// A packet encoded once, ready to be queued on any number of sockets.
 #[derive(Debug, Clone)]
@@ -63,29 +50,18 @@ impl Iterator for Messages<'_> {
 
 impl ExactSizeIterator for Messages<'_> {}
 
-impl AnyParser {
+impl ServerParser {
     pub(crate) fn new(kind: ParserKind, max_attachments: usize) -> Self {
-        match kind {
-            ParserKind::Json => {
-                Self::Json(JsonParser::default().with_max_attachments(max_attachments))
-            }
-            ParserKind::Msgpack => Self::Msgpack(MsgpackParser::default()),
-        }
+        Self(AnyParser::new(kind, max_attachments))
     }
 
     pub(crate) fn decoder(&self) -> Box<dyn Decoder> {
-        match self {
-            Self::Json(parser) => Box::new(parser.decoder()),
-            Self::Msgpack(parser) => Box::new(parser.decoder()),
-        }
+        Box::new(self.0.decoder())
     }
 
     pub(crate) fn encode(&self, packet: &Packet) -> Result<Encoded, EncodeError> {
         let mut out = BytesMut::new();
-        let attachments = match self {
-            Self::Json(parser) => parser.encode(packet, &mut out)?,
-            Self::Msgpack(parser) => parser.encode(packet, &mut out)?,
-        };
+        let attachments = self.0.encode(packet, &mut out)?;
         self.finish(out, attachments)
     }
 
@@ -97,10 +73,7 @@ impl AnyParser {
         args: &T,
     ) -> Result<Encoded, EncodeError> {
         let mut out = BytesMut::new();
-        let attachments = match self {
-            Self::Json(parser) => parser.encode_event(nsp, event, ack, args, &mut out)?,
-            Self::Msgpack(parser) => parser.encode_event(nsp, event, ack, args, &mut out)?,
-        };
+        let attachments = self.0.encode_event(nsp, event, ack, args, &mut out)?;
         self.finish(out, attachments)
     }
 
@@ -111,19 +84,15 @@ impl AnyParser {
         args: &T,
     ) -> Result<Encoded, EncodeError> {
         let mut out = BytesMut::new();
-        let attachments = match self {
-            Self::Json(parser) => parser.encode_ack(nsp, ack, args, &mut out)?,
-            Self::Msgpack(parser) => parser.encode_ack(nsp, ack, args, &mut out)?,
-        };
+        let attachments = self.0.encode_ack(nsp, ack, args, &mut out)?;
         self.finish(out, attachments)
     }
 
     fn finish(&self, out: BytesMut, attachments: Vec<Bytes>) -> Result<Encoded, EncodeError> {
-        let first = match self {
-            Self::Json(_) => {
-                Message::Text(ByteString::try_from(out).map_err(|_| EncodeError::NotUtf8)?)
-            }
-            Self::Msgpack(_) => Message::Binary(out.freeze()),
+        let first = if self.0.message_kind() == MessageKind::Text {
+            Message::Text(ByteString::try_from(out).map_err(|_| EncodeError::NotUtf8)?)
+        } else {
+            Message::Binary(out.freeze())
         };
         Ok(Encoded { first, attachments })
     }

@@ -25,7 +25,7 @@ use crate::{
     engine::EngineSocket,
     namespace::NamespaceInner,
     operator::BroadcastOperator,
-    parser::{AnyParser, Encoded},
+    parser::{Encoded, ServerParser},
 };
 use acks::Acks;
 
@@ -500,7 +500,7 @@ impl Socket {
         }
     }
 
-    fn parser(&self) -> &AnyParser {
+    fn parser(&self) -> &ServerParser {
         &self.io().inner.parser
     }
 
