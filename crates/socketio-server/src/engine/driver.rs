@@ -335,11 +335,7 @@ impl Driver {
     fn write_ready(&mut self, cx: &mut Context<'_>) -> bool {
         while let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) {
             match transmit {
-                Transmit::Poll(body) => {
-                    if let Some(reply) = self.pending_poll.take() {
-                        let _ = reply.send(Ok(body));
-                    }
-                }
+                Transmit::Poll(body) => self.answer_poll(body),
                 Transmit::WebSocket(frame) => {
                     let Some(ws) = self.ws.as_mut() else {
                         continue;
@@ -392,11 +388,7 @@ impl Driver {
         let limit = self.session.config().ping_timeout;
         while let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) {
             match transmit {
-                Transmit::Poll(body) => {
-                    if let Some(reply) = self.pending_poll.take() {
-                        let _ = reply.send(Ok(body));
-                    }
-                }
+                Transmit::Poll(body) => self.answer_poll(body),
                 Transmit::WebSocket(frame) => {
                     if let Some(ws) = self.ws.as_mut() {
                         let written =
@@ -419,6 +411,13 @@ impl Driver {
                 let flushed = guarded(&self.socket, limit, ws.flush()).await;
                 self.after_write(flushed);
             }
+        }
+    }
+
+    /// Answers the long-polling GET that waits.
+    fn answer_poll(&mut self, body: Bytes) {
+        if let Some(reply) = self.pending_poll.take() {
+            let _ = reply.send(Ok(body));
         }
     }
 
