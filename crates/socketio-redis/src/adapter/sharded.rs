@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use socketio_core::{Args, Value};
 use socketio_server::adapter::{BroadcastOptions, Room};
 
-use super::{Inner, Outgoing, handle_response};
+use super::{Inner, Outgoing, inbound::handle_response};
 use crate::{
     SubscriptionMode, msgpack,
     wire::{self, kind},
