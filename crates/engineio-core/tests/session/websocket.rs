@@ -1,0 +1,75 @@
+//! The WebSocket transport.
+
+use super::*;
+
+#[test]
+fn websocket_messages_both_ways() {
+    let mut peer = Peer::websocket();
+    peer.ws("4hello");
+    peer.ws_bin(&[1, 2, 3, 4]);
+    assert_eq!(
+        peer.events(),
+        [
+            msg("hello"),
+            Event::Message(Message::from(vec![1, 2, 3, 4]))
+        ]
+    );
+    peer.send("hello").unwrap();
+    peer.session.send(Message::from(vec![1, 2, 3, 4])).unwrap();
+    assert_eq!(peer.out(), ["ws:4hello", "ws-bin:01020304"]);
+    // `2probe` and `5` mean nothing on an active WebSocket.
+    peer.ws("2probe");
+    peer.ws("5");
+    peer.ws("6");
+    assert_eq!(peer.out(), Vec::<String>::new());
+    assert_eq!(peer.events(), []);
+}
+
+#[test]
+fn a_websocket_parse_error_closes_the_session() {
+    for text in ["abc", "", "9", "0{"] {
+        let mut peer = Peer::websocket();
+        peer.ws(text);
+        assert_eq!(peer.out(), ["ws-close"], "{text:?}");
+        assert_eq!(peer.events(), [closed(CloseReason::ParseError)], "{text:?}");
+        assert!(peer.is_closed());
+        peer.ws("4late");
+        assert_eq!(peer.events(), []);
+    }
+}
+
+#[test]
+fn a_client_close_packet_over_websocket_closes_the_session() {
+    let mut peer = Peer::upgraded();
+    peer.ws("4a");
+    peer.ws("1");
+    peer.ws("4b");
+    assert_eq!(peer.out(), ["ws-close"]);
+    assert_eq!(
+        peer.events(),
+        [msg("a"), closed(CloseReason::TransportClose)]
+    );
+    assert!(peer.is_closed());
+}
+
+#[test]
+fn the_websocket_closing_closes_the_session() {
+    let mut peer = Peer::websocket();
+    peer.ws_closed(None);
+    assert_eq!(peer.events(), [closed(CloseReason::TransportClose)]);
+    assert!(peer.is_closed());
+    assert!(!peer.out().iter().any(|out| out.starts_with("ws:")));
+
+    let mut peer = Peer::upgraded();
+    peer.ws_closed(Some(TransportError::WebSocket));
+    assert_eq!(
+        peer.events(),
+        [closed(CloseReason::TransportError(
+            TransportError::WebSocket
+        ))]
+    );
+    assert!(peer.is_closed());
+    // Closing twice reports once.
+    peer.ws_closed(None);
+    assert_eq!(peer.events(), []);
+}
