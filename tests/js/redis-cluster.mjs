@@ -8,12 +8,25 @@
 //   node redis-cluster.mjs restart <redis-port> <redis-pid> <url>...
 //                                                     Redis is killed and started again
 //                                                     on its port; traffic resumes
+//   node redis-cluster.mjs streams <redis-url> <key> <url>...
+//                                                     streams mode with connection state
+//                                                     recovery: every scenario, each
+//                                                     broadcast carrying the same stream
+//                                                     id on every node, then clients
+//                                                     that drop from one node recover
+//                                                     on the next
+//   node redis-cluster.mjs streams-hostile <redis-url> <key> <url>...
+//                                                     streams mode, our nodes only:
+//                                                     garbage in the stream and on the
+//                                                     channels is ignored, traffic goes on
 //
 // Prints "ok <scenario>" and exits 0, or "fail <why>" and exits 1 (after 90 s: "fail
 // timeout"). Every step waits for the events it expects, and a broadcast is checked for
 // duplicates by a marker broadcast that follows it on the same channel.
 import { spawn } from "node:child_process";
 import { io } from "socket.io-client";
+import { Redis } from "ioredis";
+import { encode } from "notepack.io";
 
 const [scenario, ...rest] = process.argv.slice(2);
 let redisPort = null;
@@ -22,9 +35,16 @@ if (scenario === "restart") {
   redisPort = rest.shift();
   redisPid = Number(rest.shift());
 }
+let redis = null;
+let key = null;
+const streams = scenario === "streams" || scenario === "streams-hostile";
+if (streams) {
+  redis = new Redis(rest.shift());
+  key = rest.shift();
+}
 const urls = rest;
-if (!["cluster", "mixed", "restart"].includes(scenario) || urls.length < 2) {
-  console.error("usage: redis-cluster.mjs <cluster|mixed|restart ...> <url> <url>...");
+if (!["cluster", "mixed", "restart", "streams", "streams-hostile"].includes(scenario) || urls.length < 2) {
+  console.error("usage: redis-cluster.mjs <cluster|mixed|restart ...|streams ...> <url> <url>...");
   process.exit(2);
 }
 const fail = (why) => {
@@ -81,8 +101,14 @@ const until = (client, what, check) =>
     };
     client.waiters.push(waiter);
   });
-const ask = (client, event, ...args) => client.socket.timeout(15_000).emitWithAck(event, ...args);
+const ask = (client, event, ...args) =>
+  client.socket
+    .timeout(15_000)
+    .emitWithAck(event, ...args)
+    .catch((err) => fail(`${client.name} ${event} ${JSON.stringify(args)}: ${err.message}`));
 const count = (log, event, data) => log.filter(([e, d]) => e === event && same(d, data)).length;
+/** A stream entry's id, the offset of a broadcast when recovery is on. */
+const isOffset = (value) => typeof value === "string" && /^[0-9]+-[0-9]+$/.test(value);
 
 await Promise.all(clients.map((client) => new Promise((resolve) => client.socket.once("connect", resolve))));
 const ids = {};
@@ -97,12 +123,20 @@ const broadcast = async (from, command, receivers) => {
   expect(`broadcast ${event}`, await ask(from, "broadcast", { ...command, event, data }), true);
   const end = `end${marker}`;
   expect("end marker", await ask(from, "broadcast", { event: end, data: marker }), true);
+  const offsets = new Set();
   for (const client of alive()) {
     await until(client, end, (log) => count(log, end, marker) === 1);
     const got = count(client.log, event, data);
     const want = receivers.includes(client.name) ? 1 : 0;
     if (got !== want) fail(`${client.name} got ${event} ${got} times (want ${want}): ${JSON.stringify(command)} log ${JSON.stringify(client.log.slice(-6))}`);
+    if (streams && want === 1) {
+      const received = client.log.find(([e, d]) => e === event && same(d, data));
+      if (received.length !== 3 || !isOffset(received[2])) fail(`${client.name} got ${event} without its offset: ${JSON.stringify(received)}`);
+      offsets.add(received[2]);
+    }
   }
+  // One stream entry: the same offset on every node.
+  if (offsets.size > 1) fail(`${event} came with several offsets: ${JSON.stringify([...offsets])}`);
 };
 
 /** Asks again until the answer is `want`, for 10 s. */
@@ -203,6 +237,50 @@ const fidelity = async (origin) => {
   }
 };
 
+if (scenario === "streams-hostile") {
+  // Nothing here may crash a node or reach a client. (A Node node would be stuck on some
+  // of these entries: its reader throws on them and reads them again forever.)
+  const entry = (fields) => redis.xadd(key, "*", ...Object.entries(fields).flat());
+  const packed = (value) => encode(value).toString("base64");
+  const junk = [
+    { nsp: "/", uid: "evil", type: "3", data: "%%%" },
+    { nsp: "/", uid: "evil", type: "3", data: "{oops" },
+    { nsp: "/", uid: "evil", type: "3", data: JSON.stringify({ packet: 5 }) },
+    { nsp: "/", uid: "evil", type: "3", data: JSON.stringify({ packet: { type: 2, data: "x" }, opts: 7 }) },
+    { nsp: "/", uid: "evil", type: "3", data: JSON.stringify({ packet: { type: 2, data: [42] }, opts: {} }) },
+    { nsp: "/", uid: "evil", type: "3", data: packed([1, 2]) },
+    { nsp: "/", uid: "evil", type: "nope" },
+    { nsp: "/", uid: "evil", type: "99", data: "{}" },
+    { nsp: "/", uid: "evil", type: "8", data: JSON.stringify({ requestId: "unknown", sockets: [] }) },
+    { nsp: "/", uid: "evil", type: "4", data: JSON.stringify({ opts: { rooms: 5 }, rooms: "x" }) },
+    { nsp: "/", uid: "evil", type: "6", data: JSON.stringify({ opts: "all", close: "yes" }) },
+    { foo: "bar" },
+    { nsp: Buffer.from([0xff, 0xfe]), uid: "evil", type: "3", data: Buffer.from([0xff, 0x00]) },
+  ];
+  for (const fields of junk) await entry(fields);
+  const channel = `${key}#/#`;
+  const messages = [
+    "not msgpack",
+    Buffer.from([0xc1, 0xff, 0x00]),
+    encode([1, 2, 3]),
+    encode({ type: 7, uid: "x", nsp: "/" }),
+    encode({ type: 9, uid: "x", nsp: "/", data: { packet: 5 } }),
+    encode({ type: 3, uid: "x", nsp: "/", data: { requestId: "r", packet: { type: 2, data: [] }, opts: 1 } }),
+    encode({ type: 12, uid: "x", nsp: "/", data: { requestId: "unknown", packet: 1 } }),
+    JSON.stringify({ type: 3 }),
+  ];
+  for (const message of messages) await redis.publish(channel, message);
+  await broadcast(byName("n0c0"), {}, everyone());
+  await broadcast(byName("n1c0"), { rooms: [ids.n0c1] }, ["n0c1"]);
+  for (const client of clients) if (client.log.some(([e]) => e === 42 || e === "42")) fail(`${client.name} got a junk event`);
+  expect("server count", await ask(byName("n0c0"), "server-count"), urls.length);
+  expect("fetch", await ask(byName("n1c1"), "fetch", {}), sids(everyone()));
+  console.log(`ok ${scenario}`);
+  for (const client of clients) client.socket.disconnect();
+  redis.disconnect();
+  process.exit(0);
+}
+
 for (const origin of urls.keys()) await scenarios(origin);
 for (const origin of urls.keys()) await fidelity(origin);
 
@@ -254,6 +332,90 @@ if (scenario === "restart") {
   await broadcast(from, {}, everyone());
   expect("fetch after restart", await ask(byName("n1c0"), "fetch", {}), sids(everyone()));
   redis.kill("SIGKILL");
+}
+
+/** Waits until the node that held `socket` has kept its session in Redis. */
+const sessionKept = async (socket) => {
+  const start = Date.now();
+  while (!(await redis.exists(`${key}:session:${socket._pid}`))) {
+    if (Date.now() - start > 10_000) fail(`the session of ${socket.id} was not kept`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+/** A client of node `from` drops; what is broadcast meanwhile reaches it on node `to`. */
+const recover = async (from, to) => {
+  const name = `x${from}${to}`;
+  const room = `rec${from}${to}`;
+  const x = io(urls[from], { transports: ["websocket"], forceNew: true, reconnection: false, auth: { name } });
+  const client = { name, node: from, socket: x, log: [], waiters: [] };
+  x.onAny((event, ...args) => {
+    client.log.push([event, ...args]);
+    for (const waiter of [...client.waiters]) waiter();
+  });
+  x.on("disconnect", (reason) => {
+    client.log.push(["disconnect", reason]);
+    for (const waiter of [...client.waiters]) waiter();
+  });
+  const connected = () => new Promise((resolve) => x.once("connect", resolve));
+  await connected();
+  if (x.recovered) fail(`${name} recovered on its first connection`);
+  const firstId = x.id;
+  await ask(client, "join", { rooms: [room] });
+  // The sender is in the room too: when it has them all, they are all in the stream.
+  const sender = byName(`n${to}c0`);
+  await ask(sender, "join", { rooms: [room] });
+  const send = async (command, event, data) => {
+    expect(`broadcast ${event}`, await ask(sender, "broadcast", { ...command, event, data }), true);
+  };
+  await send({ rooms: [room] }, `${room}-0`, 0);
+  await until(client, `${room}-0`, (log) => log.some(([e]) => e === `${room}-0`));
+
+  // The connection drops: the node sees "transport close", a reason it keeps the
+  // session for.
+  x.io.engine.close();
+  await until(client, "disconnect", (log) => log.some(([e]) => e === "disconnect"));
+  await sessionKept(x);
+  for (const n of [1, 2, 3]) await send({ rooms: [room] }, `${room}-${n}`, n);
+  await send({}, `${room}-all`, "all");
+  await send({ rooms: [`${room}-elsewhere`] }, `${room}-elsewhere`, "no");
+  await send({ except: [room] }, `${room}-except`, "no");
+  await until(sender, `${room}-all`, (log) => log.some(([e]) => e === `${room}-all`));
+
+  // Back, on the other node.
+  client.log.length = 0;
+  x.io.uri = urls[to];
+  const back = connected();
+  x.connect();
+  await back;
+  if (!x.recovered) fail(`${name} was not recovered on node ${to}`);
+  if (x.id !== firstId) fail(`${name} came back as ${x.id}, not ${firstId}`);
+  const missed = client.log.filter(([e]) => e.startsWith(room));
+  expect(`${name} missed`, missed.map(([e, d]) => [e, d]), [1, 2, 3].map((n) => [`${room}-${n}`, n]).concat([[`${room}-all`, "all"]]));
+  for (const packet of missed) if (packet.length !== 3 || !isOffset(packet[2])) fail(`${name} replayed ${JSON.stringify(packet)} without its offset`);
+  // Its rooms came back with it.
+  await send({ rooms: [room] }, `${room}-4`, 4);
+  await until(client, `${room}-4`, (log) => log.some(([e]) => e === `${room}-4`));
+  expect(`${name} in its room`, await ask(byName(`n${from}c0`), "fetch", { rooms: [room] }), [firstId, ids[sender.name]].sort());
+
+  // An offset the stream does not hold: a new session.
+  x.io.engine.close();
+  await until(client, "disconnect", (log) => log.filter(([e]) => e === "disconnect").length === 1);
+  await sessionKept(x);
+  x._lastOffset = "1-0";
+  x.io.uri = urls[from];
+  const again = connected();
+  x.connect();
+  await again;
+  if (x.recovered) fail(`${name} recovered from an offset the stream does not hold`);
+  if (x.id === firstId) fail(`${name} kept its id without being recovered`);
+  x.disconnect();
+  await ask(sender, "remote-leave", { rooms: [ids[sender.name]], room });
+};
+
+if (scenario === "streams") {
+  for (const from of urls.keys()) await recover(from, (from + 1) % urls.length);
+  redis.disconnect();
 }
 
 console.log(`ok ${scenario}`);

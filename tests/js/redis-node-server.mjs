@@ -3,14 +3,17 @@
 // our tests/src/bin/sio-redis-node.rs (see its header).
 //
 //   node redis-node-server.mjs --name NAME --redis URL --key PREFIX
-//       [--mode classic|sharded|sharded-static|sharded-private]
+//       [--mode classic|sharded|sharded-static|sharded-private|streams]
 //
 // The sharded modes run createShardedAdapter (channelPrefix PREFIX) with the
-// subscriptionMode dynamic, static or dynamic-private. Prints "listening <port>" once its
-// adapter is subscribed.
+// subscriptionMode dynamic, static or dynamic-private; streams runs
+// @socket.io/redis-streams-adapter 0.3 (stream and channel prefix PREFIX, sessions under
+// PREFIX:session:) with connection state recovery on (60 s). Prints "listening <port>"
+// once its adapter is subscribed (and in streams mode, reads the stream).
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { Redis } from "ioredis";
 
 const arg = (name, fallback) => {
@@ -30,12 +33,20 @@ const subscriptionMode = { sharded: "dynamic", "sharded-static": "static", "shar
 
 const pub = new Redis(url);
 const sub = pub.duplicate();
+// The streams adapter duplicates this client for its stream reader: named, so that we
+// can see when it blocks reading (only then is nothing added to the stream missed).
+const readerName = `reader-${key}`.replace(/[^A-Za-z0-9_-]/g, "_");
+const duplicate = pub.duplicate.bind(pub);
+pub.duplicate = (options) => duplicate({ ...options, connectionName: readerName });
 const http = createServer();
 const adapter =
   mode === "classic"
     ? createAdapter(pub, sub, { key, requestsTimeout: 2000 })
-    : createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode });
-const io = new Server(http, { adapter });
+    : mode === "streams"
+      ? createStreamsAdapter(pub, { streamName: key, channelPrefix: key, sessionKeyPrefix: `${key}:session:` })
+      : createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode });
+const recovery = mode === "streams" ? { connectionStateRecovery: { maxDisconnectionDuration: 60_000 } } : {};
+const io = new Server(http, { adapter, ...recovery });
 
 const text = (value) => (typeof value === "string" ? value : JSON.stringify(value));
 const sorted = (values) => values.map(text).sort();
@@ -106,9 +117,11 @@ io.on("connection", (socket) => {
 const uid = io.of("/").adapter.uid;
 const own = mode === "classic" ? `${key}-response#/#${uid}#` : `${key}#/#${uid}#`;
 const deadline = Date.now() + 20_000;
+const blockedReading = async () =>
+  (await pub.client("LIST")).split("\n").some((line) => line.includes(`name=${readerName} `) && line.includes("cmd=xread"));
 for (;;) {
-  const [, count] = await pub.pubsub(mode === "classic" ? "NUMSUB" : "SHARDNUMSUB", own);
-  if (Number(count) >= 1) break;
+  const [, count] = await pub.pubsub(mode.startsWith("sharded") ? "SHARDNUMSUB" : "NUMSUB", own);
+  if (Number(count) >= 1 && (mode !== "streams" || (await blockedReading()))) break;
   if (Date.now() > deadline) {
     console.error("not subscribed within 20 s");
     process.exit(1);

@@ -117,7 +117,14 @@ async function recovery(expectRecovered) {
   x.emit("join", "r");
   await sync(x);
   const got = [];
-  x.on("to-room", (value) => got.push(value));
+  const offsets = new Set();
+  x.on("to-room", (value, offset) => {
+    // Every packet carries its offset, replayed ones too: the client sends the last
+    // one back when it recovers.
+    if (typeof offset !== "string" || offsets.has(offset)) fail(`${value} came with offset ${offset}`);
+    offsets.add(offset);
+    got.push(value);
+  });
   const m0 = once(x, "to-room");
   helper.emit("to-room", "r", "m0");
   await m0;

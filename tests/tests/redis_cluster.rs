@@ -76,6 +76,16 @@ async fn two_node_js_nodes_and_one_of_ours() {
 /// A private Redis on a free port, killed and started again by the driver.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traffic_resumes_after_redis_restarts() {
+    restart_redis_under("classic").await;
+}
+
+/// The same in streams mode: the stream readers resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_traffic_resumes_after_redis_restarts() {
+    restart_redis_under("streams").await;
+}
+
+async fn restart_redis_under(mode: &str) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -107,9 +117,22 @@ async fn traffic_resumes_after_redis_restarts() {
     .await
     .expect("redis-server listens");
     let url = format!("redis://{addr}");
-    let key = key("restart");
-    let a = rust_node("rust0", &url, &key).await;
-    let b = rust_node("rust1", &url, &key).await;
+    let key = key(&format!("restart-{mode}"));
+    let node = |name: &'static str| {
+        let (url, key) = (url.clone(), key.clone());
+        async move {
+            ServerProcess::start(
+                NODE,
+                &[
+                    "--name", name, "--redis", &url, "--key", &key, "--mode", mode,
+                ],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let a = node("rust0").await;
+    let b = node("rust1").await;
     let pid = redis.id().unwrap().to_string();
     drive(&["restart", &port, &pid, &a.url(), &b.url()]).await;
     let _ = redis.kill().await;
@@ -128,7 +151,7 @@ async fn emitter_traffic_is_applied_and_hostile_input_ignored() {
         .unwrap();
 }
 
-async fn sharded_rust(name: &str, key: &str, mode: &str) -> ServerProcess {
+async fn rust_in_mode(name: &str, key: &str, mode: &str) -> ServerProcess {
     ServerProcess::start(
         NODE,
         &[
@@ -139,7 +162,7 @@ async fn sharded_rust(name: &str, key: &str, mode: &str) -> ServerProcess {
     .unwrap()
 }
 
-async fn sharded_node(name: &str, key: &str, mode: &str) -> ServerProcess {
+async fn node_in_mode(name: &str, key: &str, mode: &str) -> ServerProcess {
     let script = js_dir().join("redis-node-server.mjs");
     let script = script.to_str().unwrap();
     ServerProcess::start(
@@ -159,9 +182,9 @@ macro_rules! sharded {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
                 let key = key(stringify!($test));
-                let rust = sharded_rust("rust", &key, $mode).await;
-                let node = sharded_node("node", &key, $mode).await;
-                let other = sharded_rust("rust2", &key, $mode).await;
+                let rust = rust_in_mode("rust", &key, $mode).await;
+                let node = node_in_mode("node", &key, $mode).await;
+                let other = rust_in_mode("rust2", &key, $mode).await;
                 drive(&["mixed", &rust.url(), &node.url(), &other.url()]).await;
             }
         )*
@@ -172,4 +195,35 @@ sharded! {
     sharded_dynamic_with_node_js: "sharded";
     sharded_static_with_node_js: "sharded-static";
     sharded_dynamic_private_with_node_js: "sharded-private";
+}
+
+/// Streams mode (`@socket.io/redis-streams-adapter` 0.3) with connection state recovery:
+/// every scenario with a Node node between two of ours, each broadcast carrying the same
+/// stream id on every node, and clients that drop from one node recovered on the next
+/// (ours to Node's, Node's to ours, ours to ours).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_mode_with_node_js_and_recovery_across_nodes() {
+    let key = key("streams");
+    let rust = rust_in_mode("rust", &key, "streams").await;
+    let node = node_in_mode("node", &key, "streams").await;
+    let other = rust_in_mode("rust2", &key, "streams").await;
+    drive(&[
+        "streams",
+        REDIS,
+        &key,
+        &rust.url(),
+        &node.url(),
+        &other.url(),
+    ])
+    .await;
+}
+
+/// Streams mode: garbage in the stream and on the channels is logged and ignored, and
+/// traffic goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_mode_ignores_hostile_entries() {
+    let key = key("streams-hostile");
+    let a = rust_in_mode("rust0", &key, "streams").await;
+    let b = rust_in_mode("rust1", &key, "streams").await;
+    drive(&["streams-hostile", REDIS, &key, &a.url(), &b.url()]).await;
 }

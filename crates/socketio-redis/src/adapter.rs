@@ -1,4 +1,5 @@
-//! The adapter: Node's classic Redis adapter protocol on fred's pub/sub clients.
+//! The adapter: Node's Redis adapter protocols (classic, sharded, streams) on fred's
+//! clients.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -25,12 +26,14 @@ use socketio_server::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    AdapterMode, RedisAdapterConfig, RedisAdapterError, ServerAck, ServerEvent,
+    AdapterMode, RedisAdapterConfig, RedisAdapterError, ServerAck, ServerEvent, StreamsConfig,
     wire::{self, kind},
 };
 
+mod cluster;
 mod inbound;
 mod sharded;
+mod streams;
 
 type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
@@ -75,6 +78,12 @@ struct Inner {
     local: LocalAdapter,
     publisher: Client,
     subscriber: SubscriberClient,
+    /// Streams mode: the connection that blocks reading the streams.
+    reader: Option<Client>,
+    /// Streams mode: set once the reader knows where the streams end, from which it
+    /// reads everything.
+    reading: watch::Sender<bool>,
+    closed: std::sync::atomic::AtomicBool,
     runtime: tokio::runtime::Handle,
     server: OnceLock<ServerHandle>,
     namespaces: Mutex<HashSet<String>>,
@@ -86,17 +95,8 @@ struct Inner {
 }
 
 enum Outgoing {
-    Publish {
-        channel: String,
-        payload: Bytes,
-        sent: oneshot::Sender<Result<(), AdapterError>>,
-    },
-    /// Sharded mode: SPUBLISH rather than PUBLISH.
-    ShardPublish {
-        channel: String,
-        payload: Bytes,
-        sent: oneshot::Sender<Result<(), AdapterError>>,
-    },
+    /// A Redis command, written when first polled, that reports its outcome itself.
+    Command(BoxFuture<()>),
     /// Sharded mode: a room channel to SSUBSCRIBE (`true`) or SUNSUBSCRIBE, in order
     /// with the messages around it.
     RoomChannel(String, bool),
@@ -156,17 +156,20 @@ impl RedisAdapter {
         let subscriber = builder.build_subscriber_client()?;
         publisher.init().await?;
         subscriber.init().await?;
+        let reader = if config.mode == AdapterMode::Streams {
+            let reader = builder.build()?;
+            reader.init().await?;
+            Some(reader)
+        } else {
+            None
+        };
         // Subscribes again to everything after each reconnection, for as long as it runs.
         drop(subscriber.manage_subscriptions());
         let messages = subscriber.message_rx();
         let (outbox, queue) = mpsc::unbounded_channel();
-        tokio::spawn(publish_in_order(
-            publisher.clone(),
-            subscriber.clone(),
-            queue,
-        ));
-        let uid = if config.mode.is_sharded() {
-            sharded::uid()
+        tokio::spawn(publish_in_order(subscriber.clone(), queue));
+        let uid = if config.mode.is_cluster() {
+            cluster::uid()
         } else {
             uid()
         };
@@ -177,6 +180,9 @@ impl RedisAdapter {
             local: LocalAdapter::default(),
             publisher,
             subscriber,
+            reader: reader.clone(),
+            reading: watch::Sender::new(false),
+            closed: std::sync::atomic::AtomicBool::new(false),
             runtime: tokio::runtime::Handle::current(),
             server: OnceLock::new(),
             namespaces: Mutex::new(HashSet::new()),
@@ -184,6 +190,9 @@ impl RedisAdapter {
             requests: Mutex::new(HashMap::new()),
         });
         tokio::spawn(inbound::receive(Arc::downgrade(&inner), messages));
+        if let Some(reader) = reader {
+            tokio::spawn(streams::read(Arc::downgrade(&inner), reader));
+        }
         Ok(Self { inner })
     }
 
@@ -198,12 +207,26 @@ impl RedisAdapter {
     pub async fn subscribed(&self, ns: &str) {
         let mut watch = self.inner.subscribed.subscribe();
         let _ = watch.wait_for(|done| done.contains(ns)).await;
+        if self.inner.reader.is_some() {
+            let _ = self
+                .inner
+                .reading
+                .subscribe()
+                .wait_for(|reading| *reading)
+                .await;
+        }
     }
 
-    /// Closes both Redis connections: the other servers stop counting this one.
+    /// Closes the Redis connections: the other servers stop counting this one.
     pub async fn close(&self) {
+        self.inner
+            .closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.inner.subscriber.quit().await;
         let _ = self.inner.publisher.quit().await;
+        if let Some(reader) = &self.inner.reader {
+            let _ = reader.quit().await;
+        }
     }
 }
 
@@ -224,16 +247,17 @@ impl Inner {
         format!("{}-response#{ns}#", self.key())
     }
 
-    /// Where requests go: the request channel, or in sharded mode the main channel.
+    /// Where requests go: the request channel, or in sharded and streams modes the
+    /// main channel.
     fn outgoing_request_channel(&self, ns: &str) -> String {
-        if self.config.mode.is_sharded() {
+        if self.config.mode.is_cluster() {
             self.broadcast_channel(ns)
         } else {
             self.request_channel(ns)
         }
     }
 
-    /// Sharded mode: this node's response channel.
+    /// Sharded and streams modes: this node's response channel.
     fn own_channel(&self, ns: &str) -> String {
         format!("{}#{ns}#{}#", self.key(), self.uid)
     }
@@ -250,27 +274,29 @@ impl Inner {
         self.server.get()?.server()
     }
 
-    /// Queues a message at once, and returns a future that tells when it was published.
-    fn publish(
+    fn streams(&self) -> &StreamsConfig {
+        &self.config.streams
+    }
+
+    /// Whether messages go over sharded pub/sub (SPUBLISH).
+    fn spublish(&self) -> bool {
+        match self.config.mode {
+            AdapterMode::Sharded(_) => true,
+            AdapterMode::Streams => self.streams().sharded_pubsub,
+            _ => false,
+        }
+    }
+
+    /// Queues a Redis command at once, and returns a future of its outcome: commands are
+    /// written in the order they were queued.
+    fn queue<T: Send + 'static>(
         &self,
-        channel: String,
-        payload: Vec<u8>,
-    ) -> impl std::future::Future<Output = Result<(), AdapterError>> + Send + 'static {
+        command: impl std::future::Future<Output = Result<T, fred::error::Error>> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, AdapterError>> + Send + 'static {
         let (sent, result) = oneshot::channel();
-        let payload = Bytes::from(payload);
-        let queued = self.outbox.send(if self.config.mode.is_sharded() {
-            Outgoing::ShardPublish {
-                channel,
-                payload,
-                sent,
-            }
-        } else {
-            Outgoing::Publish {
-                channel,
-                payload,
-                sent,
-            }
-        });
+        let queued = self.outbox.send(Outgoing::Command(Box::pin(async move {
+            let _ = sent.send(command.await.map_err(transport));
+        })));
         async move {
             if queued.is_err() {
                 return Err(AdapterError::Transport("the adapter is closed".to_owned()));
@@ -281,14 +307,35 @@ impl Inner {
         }
     }
 
+    /// Queues a message at once, and returns a future that tells when it was published.
+    fn publish(
+        &self,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<(), AdapterError>> + Send + 'static {
+        let publisher = self.publisher.clone();
+        let payload = Bytes::from(payload);
+        let spublish = self.spublish();
+        self.queue(async move {
+            if spublish {
+                publisher.spublish::<(), _, _>(channel, payload).await
+            } else {
+                publisher.publish::<(), _, _>(channel, payload).await
+            }
+        })
+    }
+
     /// How many servers are subscribed to the request channel of `ns`, this one included.
     async fn count(&self, ns: &str) -> Result<usize, AdapterError> {
-        let reply: Vec<fred::types::Value> = if self.config.mode.is_sharded() {
-            self.publisher
-                .pubsub_shardnumsub(self.broadcast_channel(ns))
-                .await
+        let channel = if self.config.mode.is_cluster() {
+            self.broadcast_channel(ns)
         } else {
-            self.publisher.pubsub_numsub(self.request_channel(ns)).await
+            self.request_channel(ns)
+        };
+        let reply: Vec<fred::types::Value> = if self.spublish() {
+            self.publisher.pubsub_shardnumsub(channel).await
+        } else {
+            self.publisher.pubsub_numsub(channel).await
         }
         .map_err(transport)?;
         let count = reply
@@ -296,6 +343,13 @@ impl Inner {
             .and_then(fred::types::Value::as_i64)
             .unwrap_or(0);
         Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    fn has_namespace(&self, ns: &str) -> bool {
+        self.namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(ns)
     }
 
     fn room_is_local(&self, ns: &str, room: &str) -> bool {
@@ -328,51 +382,23 @@ impl Inner {
     }
 }
 
-/// Publishes what was queued, in order, until the adapter is dropped. Messages queued
+/// Sends what was queued, in order, until the adapter is dropped. Commands queued
 /// together are pipelined: fred writes each command when its future is first polled, and
 /// `join_all` polls them in order, so they reach Redis in the order they were queued
 /// without waiting for one reply before sending the next.
-/// A PUBLISH in flight, and who waits for its outcome.
-type InFlight = (
-    BoxFuture<Result<i64, fred::error::Error>>,
-    oneshot::Sender<Result<(), AdapterError>>,
-);
-
 async fn publish_in_order(
-    publisher: Client,
     subscriber: SubscriberClient,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     let mut batch = Vec::new();
     while queue.recv_many(&mut batch, 256).await > 0 {
-        let mut publishes: Vec<InFlight> = Vec::new();
+        let mut commands = Vec::new();
         for message in batch.drain(..) {
             match message {
-                Outgoing::Publish {
-                    channel,
-                    payload,
-                    sent,
-                } => {
-                    let publisher = publisher.clone();
-                    publishes.push((
-                        Box::pin(async move { publisher.publish(channel, payload).await }),
-                        sent,
-                    ));
-                }
-                Outgoing::ShardPublish {
-                    channel,
-                    payload,
-                    sent,
-                } => {
-                    let publisher = publisher.clone();
-                    publishes.push((
-                        Box::pin(async move { publisher.spublish(channel, payload).await }),
-                        sent,
-                    ));
-                }
+                Outgoing::Command(command) => commands.push(command),
                 Outgoing::RoomChannel(channel, subscribe) => {
                     // What was queued before goes first.
-                    flush(&mut publishes).await;
+                    futures_util::future::join_all(commands.drain(..)).await;
                     let result = if subscribe {
                         subscriber.ssubscribe(channel).await
                     } else {
@@ -384,15 +410,7 @@ async fn publish_in_order(
                 }
             }
         }
-        flush(&mut publishes).await;
-    }
-}
-
-async fn flush(publishes: &mut Vec<InFlight>) {
-    let (futures, senders): (Vec<_>, Vec<_>) = publishes.drain(..).unzip();
-    let results = futures_util::future::join_all(futures).await;
-    for (result, sent) in results.into_iter().zip(senders) {
-        let _ = sent.send(result.map(drop).map_err(transport));
+        futures_util::future::join_all(commands).await;
     }
 }
 
@@ -418,19 +436,6 @@ fn set(object: &mut serde_json::Value, key: &str, value: &str) {
     if let Some(object) = object.as_object_mut() {
         object.insert(key.to_owned(), serde_json::Value::from(value));
     }
-}
-
-fn wire_object(entries: Vec<(&str, Value)>) -> Value {
-    Value::Object(
-        entries
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect(),
-    )
-}
-
-fn room_values(rooms: &[Room]) -> Value {
-    Value::Array(rooms.iter().map(|room| Value::from(&**room)).collect())
 }
 
 fn str_rooms(rooms: &[Room]) -> Vec<&str> {
@@ -489,9 +494,14 @@ impl Inner {
     }
 
     async fn subscribe(self: Arc<Self>, ns: String) {
-        if self.config.mode.is_sharded() {
+        if self.config.mode.is_cluster() {
             let channels = vec![self.broadcast_channel(&ns), self.own_channel(&ns)];
-            match self.subscriber.ssubscribe(channels).await {
+            let result = if self.spublish() {
+                self.subscriber.ssubscribe(channels).await
+            } else {
+                self.subscriber.subscribe(channels).await
+            };
+            match result {
                 Ok(()) => self.subscribed.send_modify(|done| {
                     done.insert(ns);
                 }),
@@ -536,6 +546,9 @@ impl Adapter for RedisAdapter {
             .insert(ns.to_owned());
         // One subscription per channel: a second one would count this server twice.
         if new {
+            if self.inner.config.mode == AdapterMode::Streams {
+                streams::check_namespace(self.inner.streams(), ns);
+            }
             let inner = Arc::clone(&self.inner);
             self.inner.runtime.spawn(inner.subscribe(ns.to_owned()));
         }
@@ -605,15 +618,19 @@ impl Adapter for RedisAdapter {
         opts: &BroadcastOptions,
     ) -> BoxFuture<Result<(), AdapterError>> {
         let inner = &self.inner;
+        if inner.config.mode == AdapterMode::Streams {
+            let appended = streams::append_broadcast(inner, ns, event, args, opts);
+            return Box::pin(async move { appended.await.map(drop) });
+        }
         if let AdapterMode::Sharded(mode) = inner.config.mode {
             return match values(args) {
                 Ok(args) => {
                     let channel = sharded::broadcast_channel(inner, mode, ns, opts);
-                    let data = wire_object(vec![
-                        ("packet", sharded::packet(event, args)),
-                        ("opts", sharded::opts(opts, None)),
+                    let data = wire::object(vec![
+                        ("packet", cluster::packet(event, args)),
+                        ("opts", cluster::opts(opts, None)),
                     ]);
-                    let payload = sharded::encode(inner, ns, sharded::message::BROADCAST, data);
+                    let payload = cluster::encode(inner, ns, cluster::message::BROADCAST, data);
                     Box::pin(inner.publish(channel, payload))
                 }
                 Err(err) => Box::pin(std::future::ready(Err(err))),
@@ -683,13 +700,13 @@ impl Adapter for RedisAdapter {
                 cleanup.requests().remove(&id);
             });
             let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-            let body = if inner.config.mode.is_sharded() {
-                let data = wire_object(vec![
-                    ("packet", sharded::packet(&event, args)),
-                    ("opts", sharded::opts(&opts, Some(timeout_ms))),
+            let body = if inner.config.mode.is_cluster() {
+                let data = wire::object(vec![
+                    ("packet", cluster::packet(&event, args)),
+                    ("opts", cluster::opts(&opts, Some(timeout_ms))),
                     ("requestId", Value::from(request_id.as_str())),
                 ]);
-                sharded::encode(&inner, &ns, sharded::message::BROADCAST, data)
+                cluster::encode(&inner, &ns, cluster::message::BROADCAST, data)
             } else {
                 wire::encode_broadcast_request(
                     &inner.uid,
@@ -741,12 +758,12 @@ impl Adapter for RedisAdapter {
             let mut body = body;
             set(&mut body, "uid", inner.uid.as_str());
             set(&mut body, "requestId", request_id.as_str());
-            let body = if inner.config.mode.is_sharded() {
-                let data = wire_object(vec![
-                    ("opts", sharded::opts(&opts, None)),
+            let body = if inner.config.mode.is_cluster() {
+                let data = wire::object(vec![
+                    ("opts", cluster::opts(&opts, None)),
                     ("requestId", Value::from(request_id.as_str())),
                 ]);
-                sharded::encode(&inner, &ns, sharded::message::FETCH_SOCKETS, data)
+                cluster::encode(&inner, &ns, cluster::message::FETCH_SOCKETS, data)
             } else {
                 wire::json(body)
             };
@@ -776,7 +793,7 @@ impl Adapter for RedisAdapter {
         opts: &BroadcastOptions,
         rooms: &[Room],
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let kinds = (kind::REMOTE_JOIN, sharded::message::SOCKETS_JOIN);
+        let kinds = (kind::REMOTE_JOIN, cluster::message::SOCKETS_JOIN);
         self.fire_rooms(ns, opts, rooms, kinds)
     }
 
@@ -786,7 +803,7 @@ impl Adapter for RedisAdapter {
         opts: &BroadcastOptions,
         rooms: &[Room],
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let kinds = (kind::REMOTE_LEAVE, sharded::message::SOCKETS_LEAVE);
+        let kinds = (kind::REMOTE_LEAVE, cluster::message::SOCKETS_LEAVE);
         self.fire_rooms(ns, opts, rooms, kinds)
     }
 
@@ -804,9 +821,9 @@ impl Adapter for RedisAdapter {
                 "opts": wire::request_opts(opts),
                 "close": close,
             }),
-            sharded::message::DISCONNECT_SOCKETS,
-            wire_object(vec![
-                ("opts", sharded::opts(opts, None)),
+            cluster::message::DISCONNECT_SOCKETS,
+            wire::object(vec![
+                ("opts", cluster::opts(opts, None)),
                 ("close", Value::Bool(close)),
             ]),
         )
@@ -825,21 +842,21 @@ impl Adapter for RedisAdapter {
         let args = values(args);
         Box::pin(async move {
             let args = args?;
-            let sharded = inner.config.mode.is_sharded();
+            let cluster = inner.config.mode.is_cluster();
             // The body with the request id, if any.
             let body = |request_id: Option<&str>| {
-                if sharded {
+                if cluster {
                     let mut packet = vec![Value::from(event.as_str())];
                     packet.extend(args.iter().cloned());
                     let mut data = vec![("packet", Value::Array(packet))];
                     if let Some(id) = request_id {
                         data.push(("requestId", Value::from(id)));
                     }
-                    sharded::encode(
+                    cluster::encode(
                         &inner,
                         &ns,
-                        sharded::message::SERVER_SIDE_EMIT,
-                        wire_object(data),
+                        cluster::message::SERVER_SIDE_EMIT,
+                        wire::object(data),
                     )
                 } else {
                     let mut data = vec![serde_json::Value::from(event.as_str())];
@@ -895,26 +912,61 @@ impl Adapter for RedisAdapter {
         event: &str,
         args: &Args,
         opts: &BroadcastOptions,
-    ) -> ByteString {
+    ) -> Option<ByteString> {
+        if self.inner.config.mode == AdapterMode::Streams {
+            // Offsets are the stream's; a packet only this node sends has none.
+            return None;
+        }
         self.inner.local.store_packet(ns, event, args, opts)
     }
 
+    fn publish_stored(
+        &self,
+        ns: &str,
+        event: &str,
+        args: &Args,
+        opts: &BroadcastOptions,
+    ) -> Option<BoxFuture<Result<ByteString, AdapterError>>> {
+        if self.inner.config.mode != AdapterMode::Streams {
+            return None;
+        }
+        Some(Box::pin(streams::append_broadcast(
+            &self.inner,
+            ns,
+            event,
+            args,
+            opts,
+        )))
+    }
+
     fn persist_session(&self, session: Session) {
+        if self.inner.config.mode == AdapterMode::Streams {
+            return streams::persist_session(&self.inner, &session);
+        }
         self.inner.local.persist_session(session);
     }
 
     fn restore_session(
         &self,
+        ns: &str,
         pid: &str,
         offset: &str,
     ) -> BoxFuture<Result<Option<Restored>, AdapterError>> {
-        self.inner.local.restore_session(pid, offset)
+        if self.inner.config.mode == AdapterMode::Streams {
+            return Box::pin(streams::restore_session(
+                Arc::clone(&self.inner),
+                ns.to_owned(),
+                pid.to_owned(),
+                offset.to_owned(),
+            ));
+        }
+        self.inner.local.restore_session(ns, pid, offset)
     }
 }
 
 impl RedisAdapter {
     /// Publishes a request that needs no answer: `classic` in classic mode, `data` with
-    /// `kind` in sharded mode.
+    /// `kind` in sharded mode, and in streams mode as an entry of the stream.
     fn fire(
         &self,
         ns: &str,
@@ -922,13 +974,18 @@ impl RedisAdapter {
         kind: u64,
         data: Value,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let channel = self.inner.outgoing_request_channel(ns);
-        let payload = if self.inner.config.mode.is_sharded() {
-            sharded::encode(&self.inner, ns, kind, data)
+        let inner = &self.inner;
+        if inner.config.mode == AdapterMode::Streams {
+            let appended = streams::append(inner, ns, kind, data);
+            return Box::pin(async move { appended.await.map(drop) });
+        }
+        let channel = inner.outgoing_request_channel(ns);
+        let payload = if inner.config.mode.is_cluster() {
+            cluster::encode(inner, ns, kind, data)
         } else {
             wire::json(classic)
         };
-        Box::pin(self.inner.publish(channel, payload))
+        Box::pin(inner.publish(channel, payload))
     }
 
     /// Publishes a remote join or leave of `rooms` (`kinds`: the classic request type and
@@ -949,9 +1006,9 @@ impl RedisAdapter {
                 "rooms": str_rooms(rooms),
             }),
             sharded,
-            wire_object(vec![
-                ("opts", sharded::opts(opts, None)),
-                ("rooms", room_values(rooms)),
+            wire::object(vec![
+                ("opts", cluster::opts(opts, None)),
+                ("rooms", wire::room_values(rooms)),
             ]),
         )
     }

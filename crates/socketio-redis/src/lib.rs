@@ -1,8 +1,9 @@
 //! A Redis adapter for `socketio-server`, wire-compatible with Node's
 //! `@socket.io/redis-adapter` 8.x in its classic (pub/sub) mode, which
-//! `@socket.io/redis-emitter` also speaks, and in its sharded mode
-//! ([`AdapterMode::Sharded`]): Rust and Node servers can share one cluster, rooms,
-//! broadcasts, acknowledgements and requests included.
+//! `@socket.io/redis-emitter` also speaks, in its sharded mode
+//! ([`AdapterMode::Sharded`]), and with `@socket.io/redis-streams-adapter` 0.3
+//! ([`AdapterMode::Streams`]): Rust and Node servers can share one cluster, rooms,
+//! broadcasts, acknowledgements, requests and connection state recovery included.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -25,9 +26,11 @@
 //! # let _ = app; Ok(()) }
 //! ```
 //!
-//! What the classic protocol cannot do, this adapter does not either: connection state
-//! recovery stays on the node that held the socket, and a message published while Redis
-//! is away is lost (Redis pub/sub keeps nothing).
+//! In classic and sharded modes, connection state recovery stays on the node that held
+//! the socket, and a message published while Redis is away is lost (Redis pub/sub keeps
+//! nothing). Streams mode ([`AdapterMode::Streams`], compatible with
+//! `@socket.io/redis-streams-adapter` 0.3) keeps broadcasts in a Redis stream and
+//! sessions in Redis keys: a client that drops from one node recovers on any other.
 
 mod adapter;
 mod msgpack;
@@ -84,11 +87,19 @@ pub enum AdapterMode {
     /// `createShardedAdapter` (8.2 and later): sharded pub/sub (SPUBLISH, Redis 7 or
     /// later), with room channels subscribed as the subscription mode says.
     Sharded(SubscriptionMode),
+    /// `@socket.io/redis-streams-adapter` 0.3: broadcasts and room changes go through a
+    /// Redis stream that every node reads (Redis 6.2 or later), requests and responses
+    /// through pub/sub. With connection state recovery on, sessions are kept in Redis
+    /// and the stream's entry ids are the offsets, so a client recovers on any node.
+    /// Settings in [`StreamsConfig`].
+    Streams,
 }
 
 impl AdapterMode {
-    pub(crate) fn is_sharded(self) -> bool {
-        matches!(self, Self::Sharded(_))
+    /// Whether the messages are socket.io-adapter's `ClusterAdapter` ones (sharded and
+    /// streams modes) rather than the classic adapter's requests.
+    pub(crate) fn is_cluster(self) -> bool {
+        matches!(self, Self::Sharded(_) | Self::Streams)
     }
 
     /// The sharded subscription mode, when rooms get channels of their own.
@@ -114,6 +125,78 @@ pub enum SubscriptionMode {
     DynamicPrivate,
 }
 
+/// The settings of streams mode ([`AdapterMode::Streams`]), named as Node's
+/// `@socket.io/redis-streams-adapter` options; every node of a cluster must use the same.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StreamsConfig {
+    pub(crate) stream_name: String,
+    pub(crate) stream_count: u32,
+    pub(crate) max_len: u64,
+    pub(crate) read_count: u64,
+    pub(crate) session_key_prefix: String,
+    pub(crate) sharded_pubsub: bool,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        Self {
+            stream_name: "socket.io".to_owned(),
+            stream_count: 1,
+            max_len: 10_000,
+            read_count: 100,
+            session_key_prefix: "sio:session:".to_owned(),
+            sharded_pubsub: false,
+        }
+    }
+}
+
+impl StreamsConfig {
+    /// The stream's key (`streamName`); default `socket.io`.
+    pub fn stream_name(mut self, name: impl Into<String>) -> Self {
+        self.stream_name = name.into();
+        self
+    }
+
+    /// Spreads the namespaces over this many streams, `<name>-<i>` (`streamCount`);
+    /// default 1, one stream. Node picks a namespace's stream by a hash of its name that
+    /// can be negative, giving streams (`<name>--<i>`) that its nodes never read; this
+    /// adapter writes where Node does and reads those streams too, so Rust nodes see
+    /// such broadcasts from every node, but Node nodes miss them, from every node. A
+    /// warning is logged for such a namespace.
+    pub fn stream_count(mut self, count: u32) -> Self {
+        self.stream_count = count.max(1);
+        self
+    }
+
+    /// The approximate length the stream is trimmed to (`maxLen`); default 10,000. A
+    /// client can recover the packets still in the stream.
+    pub fn max_len(mut self, max_len: u64) -> Self {
+        self.max_len = max_len;
+        self
+    }
+
+    /// How many entries one read takes (`readCount`); default 100.
+    pub fn read_count(mut self, count: u64) -> Self {
+        self.read_count = count.max(1);
+        self
+    }
+
+    /// The prefix of the keys that hold disconnected sessions (`sessionKeyPrefix`);
+    /// default `sio:session:`.
+    pub fn session_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.session_key_prefix = prefix.into();
+        self
+    }
+
+    /// Requests and responses over sharded pub/sub (SPUBLISH, `useShardedPubSub`);
+    /// default off.
+    pub fn sharded_pubsub(mut self, on: bool) -> Self {
+        self.sharded_pubsub = on;
+        self
+    }
+}
+
 /// The settings of a [`RedisAdapter`]. Every server of a cluster must use the same
 /// `key`.
 #[derive(Clone)]
@@ -124,6 +207,7 @@ pub struct RedisAdapterConfig {
     publish_on_specific_response_channel: bool,
     on_server_event: Option<ServerEventHandler>,
     mode: AdapterMode,
+    streams: StreamsConfig,
 }
 
 impl fmt::Debug for RedisAdapterConfig {
@@ -136,6 +220,7 @@ impl fmt::Debug for RedisAdapterConfig {
                 &self.publish_on_specific_response_channel,
             )
             .field("mode", &self.mode)
+            .field("streams", &self.streams)
             .finish_non_exhaustive()
     }
 }
@@ -148,19 +233,27 @@ impl Default for RedisAdapterConfig {
             publish_on_specific_response_channel: false,
             on_server_event: None,
             mode: AdapterMode::Classic,
+            streams: StreamsConfig::default(),
         }
     }
 }
 
 impl RedisAdapterConfig {
-    /// The protocol: classic (the default) or sharded.
+    /// The protocol: classic (the default), sharded or streams.
     pub fn mode(mut self, mode: AdapterMode) -> Self {
         self.mode = mode;
         self
     }
 
+    /// Streams mode, with these settings.
+    pub fn streams(mut self, streams: StreamsConfig) -> Self {
+        self.mode = AdapterMode::Streams;
+        self.streams = streams;
+        self
+    }
+
     /// The prefix of every channel name (Node's `key` option, `channelPrefix` in sharded
-    /// mode); default `socket.io`.
+    /// and streams modes); default `socket.io`.
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = key.into();
         self

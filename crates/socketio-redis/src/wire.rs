@@ -98,7 +98,7 @@ pub(crate) fn decode_broadcast(bytes: &[u8]) -> Option<Broadcast> {
         uid,
         nsp,
         data,
-        opts: read_opts(&opts),
+        opts: read_opts(&opts)?,
     })
 }
 
@@ -124,6 +124,21 @@ fn room(value: &Value) -> Option<Room> {
     }
 }
 
+/// An object of `entries`.
+pub(crate) fn object(entries: Vec<(&str, Value)>) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
+}
+
+/// Rooms as a list of strings.
+pub(crate) fn room_values(rooms: &[Room]) -> Value {
+    Value::Array(rooms.iter().map(|room| Value::from(&**room)).collect())
+}
+
 /// A list of rooms; anything else is an empty list.
 pub(crate) fn room_list(value: Option<&Value>) -> Vec<Room> {
     match value {
@@ -132,21 +147,36 @@ pub(crate) fn room_list(value: Option<&Value>) -> Vec<Room> {
     }
 }
 
-/// `{rooms, except, flags}` as selection options.
-pub(crate) fn read_opts(opts: &BTreeMap<String, Value>) -> BroadcastOptions {
+/// `{rooms, except, flags}` as selection options; `None` when `rooms` or `except` is
+/// neither a list nor absent (Node throws on those: nothing is selected, rather than
+/// every socket).
+pub(crate) fn read_opts(opts: &BTreeMap<String, Value>) -> Option<BroadcastOptions> {
     let flag = |name: &str| match opts.get("flags") {
         Some(Value::Object(flags)) => flags.get(name).cloned(),
         _ => None,
     };
-    BroadcastOptions {
-        rooms: room_list(opts.get("rooms")),
-        except: room_list(opts.get("except")),
+    let list = |name: &str| match opts.get(name) {
+        None | Some(Value::Null | Value::Array(_)) => Some(room_list(opts.get(name))),
+        Some(_) => None,
+    };
+    Some(BroadcastOptions {
+        rooms: list("rooms")?,
+        except: list("except")?,
         local: false,
         volatile: matches!(flag("volatile"), Some(Value::Bool(true))),
         timeout: match flag("timeout") {
             Some(Value::Number(ms)) => ms.as_u64().map(std::time::Duration::from_millis),
             _ => None,
         },
+    })
+}
+
+/// The `opts` of a message that selects sockets: `None` when it is missing or
+/// malformed.
+pub(crate) fn message_opts(message: &BTreeMap<String, Value>) -> Option<BroadcastOptions> {
+    match message.get("opts") {
+        Some(Value::Object(opts)) => read_opts(opts),
+        _ => None,
     }
 }
 
@@ -289,6 +319,26 @@ mod tests {
         assert_eq!(decoded.opts.rooms, [Room::from("42")]);
         assert!(decoded.opts.volatile);
         assert!(decoded.opts.except.is_empty());
+    }
+
+    #[test]
+    fn malformed_selections_select_nothing() {
+        let opts = |json: &str| {
+            let Some(message) = decode_object(json.as_bytes()) else {
+                unreachable!("an object")
+            };
+            message_opts(&message)
+        };
+        let all = opts(r#"{"opts":{"rooms":null,"flags":{}}}"#).unwrap();
+        assert!(all.rooms.is_empty() && all.except.is_empty());
+        let some = opts(r#"{"opts":{"rooms":["a",7],"except":["b"]}}"#).unwrap();
+        assert_eq!(some.rooms, [Room::from("a"), Room::from("7")]);
+        assert_eq!(some.except, [Room::from("b")]);
+        // Not "every socket": nothing.
+        assert!(opts(r#"{"opts":{"rooms":5}}"#).is_none());
+        assert!(opts(r#"{"opts":{"except":"a"}}"#).is_none());
+        assert!(opts(r#"{"opts":"all"}"#).is_none());
+        assert!(opts(r#"{}"#).is_none());
     }
 
     #[test]

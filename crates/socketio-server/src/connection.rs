@@ -111,7 +111,11 @@ impl Connection {
             recovery_request(auth.as_ref()).filter(|_| self.io().inner.config.recovery.is_some());
         match wanted {
             Some((pid, offset)) => {
-                let lookup = self.io().inner.adapter.restore_session(&pid, &offset);
+                let lookup = self
+                    .io()
+                    .inner
+                    .adapter
+                    .restore_session(&ns.name, &pid, &offset);
                 self.work.push(Box::pin(async move {
                     let restored = lookup.await.unwrap_or_else(|err| {
                         tracing::warn!(%err, "session not restored");

@@ -223,17 +223,50 @@ impl SocketIo {
         args: socketio_core::Args,
         opts: &BroadcastOptions,
     ) -> Result<Delivery, EmitError> {
-        let Some(ns) = self.of(ns) else {
+        let Some(operator) = self.local_operator(ns, opts) else {
             return Ok(Delivery::default());
         };
-        let operator = BroadcastOperator {
+        operator.deliver(event, args)
+    }
+
+    /// Delivers a broadcast that another node stored in the cluster's log (see
+    /// [`Adapter::publish_stored`](crate::adapter::Adapter::publish_stored)) to this
+    /// node's sockets only, with the offset the log gave it as its last argument when
+    /// connection state recovery is on and the broadcast is not volatile.
+    pub fn deliver_local_stored(
+        &self,
+        ns: &str,
+        event: &str,
+        args: socketio_core::Args,
+        opts: &BroadcastOptions,
+        offset: &str,
+    ) -> Result<Delivery, EmitError> {
+        let Some(operator) = self.local_operator(ns, opts) else {
+            return Ok(Delivery::default());
+        };
+        let offset = (self.inner.config.recovery.is_some() && !opts.volatile).then_some(offset);
+        operator.deliver_at(event, args, offset)
+    }
+
+    fn local_operator(&self, ns: &str, opts: &BroadcastOptions) -> Option<BroadcastOperator> {
+        let ns = self.of(ns)?;
+        Some(BroadcastOperator {
             opts: BroadcastOptions {
                 local: true,
                 ..opts.clone()
             },
             ..ns.all()
-        };
-        operator.deliver(event, args)
+        })
+    }
+
+    /// How long a disconnected client may come back and recover its session, when
+    /// connection state recovery is on: what an adapter that stores sessions keeps them
+    /// for.
+    pub fn max_disconnection_duration(&self) -> Option<Duration> {
+        self.inner
+            .config
+            .recovery
+            .map(|recovery| recovery.max_disconnection_duration)
     }
 
     /// Describes this node's sockets that `opts` selects: what a remote adapter answers

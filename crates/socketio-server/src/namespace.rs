@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     fmt,
     sync::{
-        Arc, RwLock,
+        Arc, OnceLock, RwLock,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -292,6 +292,9 @@ pub(crate) struct NamespaceInner {
     /// Acknowledgement ids, shared by the namespace's sockets so that a broadcast
     /// carries one id for all its receivers.
     next_ack: AtomicU64,
+    /// Broadcasts waiting for their offset from the adapter's log, run one after the
+    /// other by a task of their own (started on first use).
+    in_order: OnceLock<tokio::sync::mpsc::UnboundedSender<BoxFuture<()>>>,
 }
 
 impl NamespaceInner {
@@ -306,7 +309,22 @@ impl NamespaceInner {
             params,
             sockets: RwLock::new(HashMap::default()),
             next_ack: AtomicU64::new(0),
+            in_order: OnceLock::new(),
         }
+    }
+
+    /// Runs `delivery` after those handed here before it.
+    pub(crate) fn deliver_in_order(&self, delivery: BoxFuture<()>) {
+        let queue = self.in_order.get_or_init(|| {
+            let (queue, mut deliveries) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<()>>();
+            tokio::spawn(async move {
+                while let Some(delivery) = deliveries.recv().await {
+                    delivery.await;
+                }
+            });
+            queue
+        });
+        let _ = queue.send(delivery);
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {

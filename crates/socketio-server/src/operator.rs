@@ -174,7 +174,34 @@ impl BroadcastOperator {
     }
 
     /// [`emit`](Self::emit) with arguments as they are.
+    ///
+    /// With connection state recovery on and an adapter whose cluster keeps broadcasts
+    /// in a shared log ([`Adapter::publish_stored`](crate::adapter::Adapter::publish_stored)),
+    /// this node's sockets get the packet once the log has given it its offset, in the
+    /// order the broadcasts were made; the report is then [`Delivery::deferred`].
     pub fn emit_args(self, event: &str, args: Args) -> Result<Delivery, EmitError> {
+        if !self.opts.local && !self.opts.volatile && self.io.config.recovery.is_some() {
+            if let Some(publish) =
+                self.io
+                    .adapter
+                    .publish_stored(&self.ns.name, event, &args, &self.opts)
+            {
+                let event = ByteString::from(event);
+                let ns = Arc::clone(&self.ns);
+                ns.deliver_in_order(Box::pin(async move {
+                    let offset = publish.await.map_err(|err| {
+                        tracing::warn!(%err, "broadcast not stored: delivered here without an offset");
+                    });
+                    if let Err(err) = self.deliver_at(&event, args, offset.ok().as_deref()) {
+                        tracing::warn!(%err, "broadcast not delivered");
+                    }
+                }));
+                return Ok(Delivery {
+                    deferred: true,
+                    ..Delivery::default()
+                });
+            }
+        }
         let delivery = self.deliver(event, args.clone())?;
         if !self.opts.local {
             let publish = self
@@ -190,14 +217,28 @@ impl BroadcastOperator {
         Ok(delivery)
     }
 
-    /// Delivers to the local sockets only.
-    pub(crate) fn deliver(&self, event: &str, mut args: Args) -> Result<Delivery, EmitError> {
-        if self.io.config.recovery.is_some() && !self.opts.volatile {
-            let offset = self
-                .io
+    /// Delivers to the local sockets only, with an offset from the adapter's
+    /// [`store_packet`](crate::adapter::Adapter::store_packet) when recovery keeps it.
+    pub(crate) fn deliver(&self, event: &str, args: Args) -> Result<Delivery, EmitError> {
+        let offset = if self.io.config.recovery.is_some() && !self.opts.volatile {
+            self.io
                 .adapter
-                .store_packet(&self.ns.name, event, &args, &self.opts);
-            args = append_offset(args, offset)?;
+                .store_packet(&self.ns.name, event, &args, &self.opts)
+        } else {
+            None
+        };
+        self.deliver_at(event, args, offset.as_deref())
+    }
+
+    /// Delivers to the local sockets only, `offset` appended as the last argument.
+    pub(crate) fn deliver_at(
+        &self,
+        event: &str,
+        mut args: Args,
+        offset: Option<&str>,
+    ) -> Result<Delivery, EmitError> {
+        if let Some(offset) = offset {
+            args = crate::adapter::append_offset(args, offset)?;
         }
         let packet = Packet::event(self.ns.name.clone(), event, args, None);
         let encoded = self.io.parser.encode(&packet)?;
@@ -324,17 +365,6 @@ impl BroadcastOperator {
     }
 }
 
-/// Appends the recovery offset as the packet's last argument.
-fn append_offset(args: Args, offset: ByteString) -> Result<Args, EmitError> {
-    let mut values = args.into_values().map_err(|err| {
-        EmitError::Encode(socketio_core::EncodeError::Json(serde::ser::Error::custom(
-            err,
-        )))
-    })?;
-    values.push(socketio_core::Value::String(offset.to_string()));
-    Ok(Args::from_values(values))
-}
-
 /// How many sockets a broadcast reached on this node.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Delivery {
@@ -344,6 +374,9 @@ pub struct Delivery {
     pub dropped: usize,
     /// The socket's queue was full, or it was gone.
     pub failed: usize,
+    /// The local delivery waits for the adapter to store the broadcast (see
+    /// [`BroadcastOperator::emit_args`]); the counts are not known yet.
+    pub deferred: bool,
 }
 
 /// One socket's answer to a broadcast with acknowledgements.

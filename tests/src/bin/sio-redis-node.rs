@@ -3,8 +3,10 @@
 //! `@socket.io/redis-adapter`; `tests/js/redis-cluster.mjs` drives both.
 //!
 //! `sio-redis-node --name NAME --redis URL --key PREFIX [--mode classic|sharded|
-//! sharded-static|sharded-private]` prints `listening <port>` once it is subscribed (so
-//! that the other nodes count it).
+//! sharded-static|sharded-private|streams]` prints `listening <port>` once it is
+//! subscribed (so that the other nodes count it). In streams mode the stream is named
+//! PREFIX, sessions are kept under `PREFIX:session:`, and connection state recovery is
+//! on (60 s).
 //!
 //! Every command is an event on `/` with one object argument, answered by its ack:
 //! - `whoami` → `{name, pid, sid}`;
@@ -31,7 +33,9 @@ use std::{
 };
 
 use serde_json::{Value as Json, json};
-use socketio_redis::{AdapterMode, RedisAdapter, RedisAdapterConfig, SubscriptionMode};
+use socketio_redis::{
+    AdapterMode, RedisAdapter, RedisAdapterConfig, StreamsConfig, SubscriptionMode,
+};
 use socketio_server::{AckSender, Data, Namespace, Socket, SocketIo, Value};
 
 fn rooms(command: &Json, field: &str) -> Vec<String> {
@@ -92,7 +96,8 @@ fn namespace(name: String) -> Namespace {
                     .io()
                     .to(rooms(&command, "rooms"))
                     .except(rooms(&command, "except"))
-                    .emit(&text(&command, "event"), &command["data"]);
+                    // A one-element tuple: `null` is an argument, not "no arguments".
+                    .emit(&text(&command, "event"), &(&command["data"],));
                 let _ = ack.send(&result.is_ok());
             },
         )
@@ -222,12 +227,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("sharded") => AdapterMode::Sharded(SubscriptionMode::Dynamic),
         Ok("sharded-static") => AdapterMode::Sharded(SubscriptionMode::Static),
         Ok("sharded-private") => AdapterMode::Sharded(SubscriptionMode::DynamicPrivate),
+        Ok("streams") => AdapterMode::Streams,
         Ok(other) => return Err(format!("unknown mode {other}").into()),
     };
     let io_slot: std::sync::Arc<std::sync::OnceLock<SocketIo>> = Default::default();
     let events_io = std::sync::Arc::clone(&io_slot);
     let answer = name.clone();
     let config = RedisAdapterConfig::default()
+        .streams(
+            StreamsConfig::default()
+                .stream_name(key.clone())
+                .session_key_prefix(format!("{key}:session:")),
+        )
         .key(key)
         .mode(mode)
         .requests_timeout(Duration::from_secs(2))
@@ -243,7 +254,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         });
     let adapter = RedisAdapter::connect(&url, config).await?;
-    let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build()?;
+    let mut builder = SocketIo::builder().adapter(adapter.clone());
+    if mode == AdapterMode::Streams {
+        builder = builder.connection_state_recovery(Duration::from_secs(60));
+    }
+    let (layer, io) = builder.build()?;
     let _ = io_slot.set(io.clone());
     io.ns("/", namespace(name));
     adapter.subscribed("/").await;

@@ -33,8 +33,8 @@ pub(super) async fn receive(
 }
 
 pub(super) fn on_message(inner: &Arc<Inner>, channel: &str, payload: &[u8]) {
-    if inner.config.mode.is_sharded() {
-        return sharded::on_message(inner, channel, payload);
+    if inner.config.mode.is_cluster() {
+        return cluster::on_message(inner, channel, payload);
     }
     let key = inner.key();
     if let Some(rest) = channel.strip_prefix(key) {
@@ -95,8 +95,14 @@ pub(super) fn on_request(inner: &Arc<Inner>, ns: &str, payload: &[u8]) {
         .is_some_and(|id| inner.requests().contains_key(id));
     let Some(server) = inner.server() else { return };
     let opts = match request.get("opts") {
-        Some(Value::Object(opts)) => wire::read_opts(opts),
-        _ => BroadcastOptions::default(),
+        None => BroadcastOptions::default(),
+        Some(_) => match wire::message_opts(&request) {
+            Some(opts) => opts,
+            None => {
+                tracing::warn!(ns, kind, "request with malformed opts ignored");
+                return;
+            }
+        },
     };
     let reply_channel = match uid {
         Some(uid) if inner.config.publish_on_specific_response_channel => {
@@ -311,7 +317,7 @@ pub(super) fn on_response(inner: &Inner, payload: &[u8]) {
     handle_response(inner, &response);
 }
 
-/// A response in the classic shape (sharded responses are translated to it).
+/// A response in the classic shape (`ClusterAdapter` responses are translated to it).
 pub(super) fn handle_response(inner: &Inner, response: &std::collections::BTreeMap<String, Value>) {
     let Some(request_id) = wire::str_field(response, "requestId") else {
         return;

@@ -277,7 +277,7 @@ impl Adapter for LocalAdapter {
         event: &str,
         args: &Args,
         opts: &BroadcastOptions,
-    ) -> ByteString {
+    ) -> Option<ByteString> {
         let now = Instant::now();
         let mut recovery = self.recovery();
         recovery.prune(now);
@@ -291,7 +291,7 @@ impl Adapter for LocalAdapter {
             args: args.clone(),
             opts: opts.clone(),
         });
-        offset
+        Some(offset)
     }
 
     fn persist_session(&self, session: Session) {
@@ -305,6 +305,7 @@ impl Adapter for LocalAdapter {
 
     fn restore_session(
         &self,
+        ns: &str,
         pid: &str,
         offset: &str,
     ) -> BoxFuture<Result<Option<Restored>, AdapterError>> {
@@ -312,6 +313,9 @@ impl Adapter for LocalAdapter {
         recovery.prune(Instant::now());
         let restored = (|| {
             let (session, _) = recovery.sessions.remove(pid)?;
+            if session.ns != ns {
+                return None;
+            }
             let start = recovery
                 .packets
                 .iter()
@@ -321,9 +325,11 @@ impl Adapter for LocalAdapter {
                 .iter()
                 .skip(start + 1)
                 .filter(|packet| packet.ns == session.ns && packet.opts.selects(&session.rooms))
-                .map(|packet| MissedPacket {
-                    event: packet.event.clone(),
-                    args: packet.args.clone(),
+                .filter_map(|packet| {
+                    Some(MissedPacket {
+                        event: packet.event.clone(),
+                        args: super::append_offset(packet.args.clone(), &packet.offset).ok()?,
+                    })
                 })
                 .collect();
             Some(Restored { session, missed })
@@ -397,7 +403,7 @@ mod tests {
     }
 
     fn restore(adapter: &LocalAdapter, pid: &str, offset: &str) -> Option<Restored> {
-        let future = adapter.restore_session(pid, offset);
+        let future = adapter.restore_session("/", pid, offset);
         futures_util::FutureExt::now_or_never(future)
             .unwrap()
             .unwrap()
@@ -407,7 +413,9 @@ mod tests {
     fn restores_what_the_session_missed_in_order() {
         let adapter = LocalAdapter::new(Duration::from_secs(60));
         let args = |n: u64| Args::from_values(vec![socketio_core::Value::from(n)]);
-        let last_seen = adapter.store_packet("/", "e", &args(0), &opts(&["r"], &[]));
+        let last_seen = adapter
+            .store_packet("/", "e", &args(0), &opts(&["r"], &[]))
+            .unwrap();
         adapter.persist_session(session("pid", &["r", "socket"]));
         adapter.store_packet("/", "e", &args(1), &opts(&["r"], &[]));
         adapter.store_packet("/", "e", &args(2), &opts(&["elsewhere"], &[]));
@@ -415,12 +423,17 @@ mod tests {
         adapter.store_packet("/other", "e", &args(4), &opts(&[], &[]));
         adapter.store_packet("/", "e", &args(5), &opts(&[], &[]));
         let restored = restore(&adapter, "pid", &last_seen).unwrap();
-        let missed: Vec<u64> = restored
+        let missed: Vec<socketio_core::Value> = restored
             .missed
             .iter()
-            .map(|packet| packet.args.deserialize().unwrap())
+            .map(|packet| packet.args.to_values().unwrap()[0].clone())
             .collect();
-        assert_eq!(missed, [1, 5]);
+        assert_eq!(missed, [1u64.into(), 5u64.into()]);
+        // Each with its offset last.
+        assert!(restored.missed.iter().all(|packet| matches!(
+            packet.args.to_values().unwrap().get(1),
+            Some(socketio_core::Value::String(offset)) if offset.contains('-')
+        )));
         // A session is restored once.
         assert!(restore(&adapter, "pid", &last_seen).is_none());
     }
@@ -428,13 +441,17 @@ mod tests {
     #[test]
     fn unknown_sessions_offsets_and_expired_ones_are_not_restored() {
         let adapter = LocalAdapter::new(Duration::from_secs(60));
-        let offset = adapter.store_packet("/", "e", &Args::new(), &opts(&[], &[]));
+        let offset = adapter
+            .store_packet("/", "e", &Args::new(), &opts(&[], &[]))
+            .unwrap();
         adapter.persist_session(session("pid", &[]));
         assert!(restore(&adapter, "nope", &offset).is_none());
         assert!(restore(&adapter, "pid", "not-an-offset").is_none());
 
         let adapter = LocalAdapter::new(Duration::ZERO);
-        let offset = adapter.store_packet("/", "e", &Args::new(), &opts(&[], &[]));
+        let offset = adapter
+            .store_packet("/", "e", &Args::new(), &opts(&[], &[]))
+            .unwrap();
         adapter.persist_session(session("pid", &[]));
         // With no window, a session expires as soon as it is stored.
         assert!(restore(&adapter, "pid", &offset).is_none());

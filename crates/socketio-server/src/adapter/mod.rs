@@ -140,6 +140,17 @@ impl fmt::Debug for RemoteAcks {
     }
 }
 
+/// Appends the recovery offset as a packet's last argument.
+pub(crate) fn append_offset(args: Args, offset: &str) -> Result<Args, crate::EmitError> {
+    let mut values = args.into_values().map_err(|err| {
+        crate::EmitError::Encode(socketio_core::EncodeError::Json(serde::ser::Error::custom(
+            err,
+        )))
+    })?;
+    values.push(Value::String(offset.to_owned()));
+    Ok(Args::from_values(values))
+}
+
 /// An adapter operation that did not complete.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -302,20 +313,43 @@ pub trait Adapter: Send + Sync + 'static {
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>>;
 
     /// Keeps a packet for connection state recovery and returns its offset, which is
-    /// sent as the packet's last argument.
+    /// sent as the packet's last argument; `None` when the packet gets no offset (an
+    /// adapter whose offsets come from [`publish_stored`](Self::publish_stored) keeps
+    /// nothing here: this is only called for this node's `local` broadcasts then).
     fn store_packet(
         &self,
         ns: &str,
         event: &str,
         args: &Args,
         opts: &BroadcastOptions,
-    ) -> ByteString;
+    ) -> Option<ByteString>;
+    /// For an adapter whose cluster keeps broadcasts in a log that every node reads (so
+    /// that a client can recover on any node, as with Redis streams): publishes a
+    /// broadcast that recovery keeps, and answers the offset the log gave it. With
+    /// connection state recovery on, the server calls it instead of
+    /// [`store_packet`](Self::store_packet) and [`broadcast`](Self::broadcast) for every
+    /// broadcast that is neither `local` nor volatile, and delivers to this node's
+    /// sockets once the offset is known, in the order the broadcasts were made (without
+    /// an offset if the publish failed). Like `broadcast`, it must queue the message in
+    /// this call. The default, `None`, is for adapters that keep packets themselves.
+    fn publish_stored(
+        &self,
+        ns: &str,
+        event: &str,
+        args: &Args,
+        opts: &BroadcastOptions,
+    ) -> Option<BoxFuture<Result<ByteString, AdapterError>>> {
+        let _ = (ns, event, args, opts);
+        None
+    }
     /// Keeps what a disconnected socket needs to be recovered.
     fn persist_session(&self, session: Session);
-    /// Finds the session of a reconnecting client and what it missed since `offset`;
-    /// `None` when it expired, is unknown, or the offset is no longer stored.
+    /// Finds the session of a client reconnecting to namespace `ns` and what it missed
+    /// since `offset`; `None` when it expired, is unknown, or the offset is no longer
+    /// stored.
     fn restore_session(
         &self,
+        ns: &str,
         pid: &str,
         offset: &str,
     ) -> BoxFuture<Result<Option<Restored>, AdapterError>>;
