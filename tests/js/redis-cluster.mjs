@@ -5,7 +5,9 @@
 //   node redis-cluster.mjs cluster <url>...            every scenario from every node,
 //                                                     then the last node is killed
 //   node redis-cluster.mjs mixed <url>...              every scenario from every node
-//   node redis-cluster.mjs restart <redis-port> <redis-pid> <url>...
+//   node redis-cluster.mjs sharded <url>...            the same, for nodes in sharded mode
+//                                                     (which has no all-rooms request)
+//   node redis-cluster.mjs restart[-streams] <redis-port> <redis-pid> <url>...
 //                                                     Redis is killed and started again
 //                                                     on its port; traffic resumes
 //   node redis-cluster.mjs streams <redis-url> <key> <url>...
@@ -31,7 +33,10 @@ import { encode } from "notepack.io";
 const [scenario, ...rest] = process.argv.slice(2);
 let redisPort = null;
 let redisPid = null;
-if (scenario === "restart") {
+const restart = scenario === "restart" || scenario === "restart-streams";
+/** Classic mode: the nodes answer all-rooms requests. */
+const classic = ["cluster", "mixed", "restart"].includes(scenario);
+if (restart) {
   redisPort = rest.shift();
   redisPid = Number(rest.shift());
 }
@@ -43,7 +48,8 @@ if (streams) {
   key = rest.shift();
 }
 const urls = rest;
-if (!["cluster", "mixed", "restart", "streams", "streams-hostile"].includes(scenario) || urls.length < 2) {
+const scenarioNames = ["cluster", "mixed", "sharded", "restart", "restart-streams", "streams", "streams-hostile"];
+if (!scenarioNames.includes(scenario) || urls.length < 2) {
   console.error("usage: redis-cluster.mjs <cluster|mixed|restart ...|streams ...> <url> <url>...");
   process.exit(2);
 }
@@ -164,6 +170,15 @@ const scenarios = async (origin) => {
   const r1 = [...new Set(["n0c0", other.name])];
   const r2 = [...new Set([other.name, last.name])];
   const r1r2 = [...new Set([...r1, ...r2])];
+  if (classic) {
+    // Every node's rooms, the sockets' own ones included.
+    for (const node of urls.keys()) {
+      const rooms = await ask(byName(`n${node}c0`), "all-rooms");
+      if (!Array.isArray(rooms)) fail(`all rooms from node ${node}: ${JSON.stringify(rooms)}`);
+      expect(`all rooms from node ${node}`, rooms.filter((room) => room.startsWith(tag)), [`${tag}r1`, `${tag}r2`]);
+      for (const client of alive()) if (!rooms.includes(ids[client.name])) fail(`all rooms from node ${node} lack ${client.name}'s own`);
+    }
+  }
 
   await broadcast(from, {}, everyone());
   await broadcast(from, { rooms: [`${tag}r1`] }, r1);
@@ -313,7 +328,7 @@ if (scenario === "cluster") {
   await broadcast(from, {}, everyone());
 }
 
-if (scenario === "restart") {
+if (restart) {
   // Redis goes away and comes back on its port: the nodes reconnect, subscribe again,
   // and traffic resumes.
   process.kill(redisPid, "SIGKILL");

@@ -3,12 +3,13 @@
 // our tests/src/bin/sio-redis-node.rs (see its header).
 //
 //   node redis-node-server.mjs --name NAME --redis URL --key PREFIX
-//       [--mode classic|sharded|sharded-static|sharded-private|streams]
+//       [--mode classic|sharded|sharded-static|sharded-private|streams|streams-sharded]
 //
 // The sharded modes run createShardedAdapter (channelPrefix PREFIX) with the
 // subscriptionMode dynamic, static or dynamic-private; streams runs
 // @socket.io/redis-streams-adapter 0.3 (stream and channel prefix PREFIX, sessions under
-// PREFIX:session:) with connection state recovery on (60 s). Prints "listening <port>"
+// PREFIX:session:) with connection state recovery on (60 s), streams-sharded the same
+// with useShardedPubSub. Prints "listening <port>"
 // once its adapter is subscribed (and in streams mode, reads the stream).
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -42,10 +43,15 @@ const http = createServer();
 const adapter =
   mode === "classic"
     ? createAdapter(pub, sub, { key, requestsTimeout: 2000 })
-    : mode === "streams"
-      ? createStreamsAdapter(pub, { streamName: key, channelPrefix: key, sessionKeyPrefix: `${key}:session:` })
+    : mode.startsWith("streams")
+      ? createStreamsAdapter(pub, {
+          streamName: key,
+          channelPrefix: key,
+          sessionKeyPrefix: `${key}:session:`,
+          useShardedPubSub: mode === "streams-sharded",
+        })
       : createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode });
-const recovery = mode === "streams" ? { connectionStateRecovery: { maxDisconnectionDuration: 60_000 } } : {};
+const recovery = mode.startsWith("streams") ? { connectionStateRecovery: { maxDisconnectionDuration: 60_000 } } : {};
 const io = new Server(http, { adapter, ...recovery });
 
 const text = (value) => (typeof value === "string" ? value : JSON.stringify(value));
@@ -111,6 +117,13 @@ io.on("connection", (socket) => {
     }
   });
   socket.on("server-count", async (ack) => ack(await io.of("/").adapter.serverCount()));
+  socket.on("all-rooms", async (ack) => {
+    try {
+      ack([...(await io.of("/").adapter.allRooms())].sort());
+    } catch (err) {
+      ack({ error: err.message });
+    }
+  });
 });
 
 // Subscribed once our own response channel has its subscriber.
@@ -120,8 +133,9 @@ const deadline = Date.now() + 20_000;
 const blockedReading = async () =>
   (await pub.client("LIST")).split("\n").some((line) => line.includes(`name=${readerName} `) && line.includes("cmd=xread"));
 for (;;) {
-  const [, count] = await pub.pubsub(mode.startsWith("sharded") ? "SHARDNUMSUB" : "NUMSUB", own);
-  if (Number(count) >= 1 && (mode !== "streams" || (await blockedReading()))) break;
+  const sharded = mode.startsWith("sharded") || mode === "streams-sharded";
+  const [, count] = await pub.pubsub(sharded ? "SHARDNUMSUB" : "NUMSUB", own);
+  if (Number(count) >= 1 && (!mode.startsWith("streams") || (await blockedReading()))) break;
   if (Date.now() > deadline) {
     console.error("not subscribed within 20 s");
     process.exit(1);

@@ -134,7 +134,12 @@ async fn restart_redis_under(mode: &str) {
     let a = node("rust0").await;
     let b = node("rust1").await;
     let pid = redis.id().unwrap().to_string();
-    drive(&["restart", &port, &pid, &a.url(), &b.url()]).await;
+    let scenario = if mode == "classic" {
+        "restart"
+    } else {
+        "restart-streams"
+    };
+    drive(&[scenario, &port, &pid, &a.url(), &b.url()]).await;
     let _ = redis.kill().await;
 }
 
@@ -185,7 +190,7 @@ macro_rules! sharded {
                 let rust = rust_in_mode("rust", &key, $mode).await;
                 let node = node_in_mode("node", &key, $mode).await;
                 let other = rust_in_mode("rust2", &key, $mode).await;
-                drive(&["mixed", &rust.url(), &node.url(), &other.url()]).await;
+                drive(&["sharded", &rust.url(), &node.url(), &other.url()]).await;
             }
         )*
     };
@@ -203,10 +208,20 @@ sharded! {
 /// (ours to Node's, Node's to ours, ours to ours).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_mode_with_node_js_and_recovery_across_nodes() {
-    let key = key("streams");
-    let rust = rust_in_mode("rust", &key, "streams").await;
-    let node = node_in_mode("node", &key, "streams").await;
-    let other = rust_in_mode("rust2", &key, "streams").await;
+    streams_with_node_js("streams").await;
+}
+
+/// The same with requests and responses over sharded pub/sub (`useShardedPubSub`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_mode_over_sharded_pubsub_with_node_js() {
+    streams_with_node_js("streams-sharded").await;
+}
+
+async fn streams_with_node_js(mode: &str) {
+    let key = key(mode);
+    let rust = rust_in_mode("rust", &key, mode).await;
+    let node = node_in_mode("node", &key, mode).await;
+    let other = rust_in_mode("rust2", &key, mode).await;
     drive(&[
         "streams",
         REDIS,

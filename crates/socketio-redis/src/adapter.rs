@@ -104,6 +104,12 @@ enum Outgoing {
 
 /// A request of ours that waits for other servers' responses.
 enum Pending {
+    Rooms {
+        expected: usize,
+        got: usize,
+        rooms: Vec<Room>,
+        done: Option<oneshot::Sender<Vec<Room>>>,
+    },
     Fetch {
         ns: ByteString,
         expected: usize,
@@ -215,6 +221,46 @@ impl RedisAdapter {
                 .wait_for(|reading| *reading)
                 .await;
         }
+    }
+
+    /// The rooms that have sockets in namespace `ns` on any node, each once (Node's
+    /// `adapter.allRooms()`; sockets' own rooms included). Classic mode only: the
+    /// sharded and streams protocols have no such request.
+    pub async fn all_rooms(&self, ns: &str) -> Result<Vec<Room>, AdapterError> {
+        let inner = Arc::clone(&self.inner);
+        if inner.config.mode != AdapterMode::Classic {
+            return Err(AdapterError::Unsupported(
+                "all rooms across nodes needs the classic mode",
+            ));
+        }
+        let mut rooms: std::collections::BTreeSet<Room> =
+            inner.local.local_rooms(ns).into_iter().collect();
+        let others = inner.count(ns).await?.saturating_sub(1);
+        if others > 0 {
+            let request_id = uid();
+            let body = wire::json(serde_json::json!({
+                "uid": inner.uid,
+                "requestId": request_id,
+                "type": kind::ALL_ROOMS,
+            }));
+            let timeout = inner.config.requests_timeout;
+            let remote = Arc::clone(&inner)
+                .request(
+                    ns,
+                    move |done| Pending::Rooms {
+                        expected: others,
+                        got: 0,
+                        rooms: Vec::new(),
+                        done: Some(done),
+                    },
+                    body,
+                    request_id,
+                    timeout,
+                )
+                .await?;
+            rooms.extend(remote);
+        }
+        Ok(rooms.into_iter().collect())
     }
 
     /// Closes the Redis connections: the other servers stop counting this one.

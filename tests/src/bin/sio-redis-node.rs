@@ -3,8 +3,9 @@
 //! `@socket.io/redis-adapter`; `tests/js/redis-cluster.mjs` drives both.
 //!
 //! `sio-redis-node --name NAME --redis URL --key PREFIX [--mode classic|sharded|
-//! sharded-static|sharded-private|streams]` prints `listening <port>` once it is
-//! subscribed (so that the other nodes count it). In streams mode the stream is named
+//! sharded-static|sharded-private|streams|streams-sharded]` prints `listening <port>` once
+//! it is subscribed (so that the other nodes count it). In streams modes (the second
+//! with requests over sharded pub/sub) the stream is named
 //! PREFIX, sessions are kept under `PREFIX:session:`, and connection state recovery is
 //! on (60 s).
 //!
@@ -19,7 +20,8 @@
 //! - `remote-join {rooms, room}`, `remote-leave {rooms, room}`, `remote-disconnect {rooms}`;
 //! - `server-side-emit {event, data, timeout?}` → the sorted answers of the other nodes,
 //!   or `{error}`;
-//! - `server-count` → the count.
+//! - `server-count` → the count;
+//! - `all-rooms` → the sorted rooms of every node, or `{error}`.
 //!
 //! Clients answer `ask` with `"<their name>"` (their auth `name`). A server-side emit
 //! from another node is answered with `"<node name>"` and re-emitted to this node's
@@ -70,8 +72,17 @@ fn first_text(args: &socketio_server::Args) -> String {
         .unwrap_or_default()
 }
 
-fn namespace(name: String) -> Namespace {
+fn namespace(name: String, adapter: RedisAdapter) -> Namespace {
     Namespace::new()
+        .on("all-rooms", move |ack: AckSender| {
+            let adapter = adapter.clone();
+            async move {
+                let _ = match adapter.all_rooms("/").await {
+                    Ok(rooms) => ack.send(&rooms.iter().map(|r| &**r).collect::<Vec<&str>>()),
+                    Err(err) => ack.send(&json!({ "error": err.to_string() })),
+                };
+            }
+        })
         .on("whoami", move |socket: Socket, ack: AckSender| {
             let name = name.clone();
             async move {
@@ -227,7 +238,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("sharded") => AdapterMode::Sharded(SubscriptionMode::Dynamic),
         Ok("sharded-static") => AdapterMode::Sharded(SubscriptionMode::Static),
         Ok("sharded-private") => AdapterMode::Sharded(SubscriptionMode::DynamicPrivate),
-        Ok("streams") => AdapterMode::Streams,
+        Ok("streams" | "streams-sharded") => AdapterMode::Streams,
         Ok(other) => return Err(format!("unknown mode {other}").into()),
     };
     let io_slot: std::sync::Arc<std::sync::OnceLock<SocketIo>> = Default::default();
@@ -237,7 +248,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .streams(
             StreamsConfig::default()
                 .stream_name(key.clone())
-                .session_key_prefix(format!("{key}:session:")),
+                .session_key_prefix(format!("{key}:session:"))
+                .sharded_pubsub(arg(&args, "--mode").as_deref() == Ok("streams-sharded")),
         )
         .key(key)
         .mode(mode)
@@ -260,7 +272,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let (layer, io) = builder.build()?;
     let _ = io_slot.set(io.clone());
-    io.ns("/", namespace(name));
+    io.ns("/", namespace(name, adapter.clone()));
     adapter.subscribed("/").await;
     let app = axum::Router::new().layer(layer);
     let listener =

@@ -328,6 +328,23 @@ pub(super) fn handle_response(inner: &Inner, response: &std::collections::BTreeM
         return;
     };
     let finished = match pending {
+        Pending::Rooms {
+            expected,
+            got,
+            rooms,
+            done,
+        } => {
+            *got += 1;
+            rooms.extend(wire::room_list(response.get("rooms")));
+            if *got >= *expected {
+                if let Some(done) = done.take() {
+                    let _ = done.send(std::mem::take(rooms));
+                }
+                true
+            } else {
+                false
+            }
+        }
         Pending::Fetch {
             ns,
             expected,

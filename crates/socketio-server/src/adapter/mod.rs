@@ -161,6 +161,9 @@ pub enum AdapterError {
     /// The transport between nodes failed.
     #[error("adapter transport failed: {0}")]
     Transport(String),
+    /// The adapter, as configured, cannot do this.
+    #[error("not supported by this adapter: {0}")]
+    Unsupported(&'static str),
 }
 
 /// The server an adapter serves, as the adapter holds it: weakly, so that the server and
