@@ -4,6 +4,7 @@
 //! loadgen --scenario echo|ack|broadcast|idle|polling --port P [--server-pid PID]
 //!         [--clients N] [--warmup SECS] [--duration SECS] [--window W]
 //!         [--concurrency C] [--settle SECS] [--op-timeout SECS]
+//!         [--peer-port P2] [--extra-pid PID]...
 //! ```
 //!
 //! It only connects to 127.0.0.1. It runs on one thread (a current_thread runtime; pin
@@ -18,10 +19,15 @@
 //! - `ack`: each client emits `ack` with an ack id and waits for the ack;
 //! - `broadcast`: `--clients` sockets receive; the first also emits `broadcast` with a
 //!   sequence number and a timestamp, keeping at most `--window` broadcasts in flight (one
-//!   leaves the window when every socket got it); latency is the delivery latency;
+//!   leaves the window when every socket got it); latency is the delivery latency. With
+//!   `--peer-port`, every other receiver connects to that port (another node of a cluster)
+//!   and the sender stays on `--port`;
 //! - `idle`: opens `--clients` connections, then holds them: handshakes per second, and
 //!   the server's memory per connection after `--settle`;
 //! - `polling`: the echo over HTTP long-polling only.
+//!
+//! `--extra-pid` (repeatable) names other processes that work for the server (the other
+//! node of a cluster, Redis): their CPU time is reported apart and with the server's.
 
 mod polling;
 mod procfs;
@@ -64,6 +70,8 @@ struct Options {
     scenario: Scenario,
     port: u16,
     server_pid: Option<u32>,
+    peer_port: Option<u16>,
+    extra_pids: Vec<u32>,
     clients: usize,
     warmup: Duration,
     duration: Duration,
@@ -78,6 +86,8 @@ fn parse_options() -> Result<Options, String> {
         scenario: Scenario::Echo,
         port: 0,
         server_pid: None,
+        peer_port: None,
+        extra_pids: Vec::new(),
         clients: 1,
         warmup: Duration::from_secs(2),
         duration: Duration::from_secs(10),
@@ -113,6 +123,12 @@ fn parse_options() -> Result<Options, String> {
             "--server-pid" => {
                 options.server_pid = Some(u32::try_from(int()?).map_err(|err| err.to_string())?)
             }
+            "--peer-port" => {
+                options.peer_port = Some(u16::try_from(int()?).map_err(|err| err.to_string())?)
+            }
+            "--extra-pid" => options
+                .extra_pids
+                .push(u32::try_from(int()?).map_err(|err| err.to_string())?),
             "--clients" => {
                 options.clients = usize::try_from(int()?).map_err(|err| err.to_string())?
             }
@@ -253,14 +269,20 @@ impl Broadcast {
 struct Mark {
     at: Instant,
     server_ticks: Option<u64>,
+    extra_ticks: Vec<Option<u64>>,
     own_cpu: f64,
     cpu_busy: Vec<u64>,
 }
 
-fn mark(pid: Option<u32>) -> Mark {
+fn mark(options: &Options) -> Mark {
     Mark {
         at: Instant::now(),
-        server_ticks: pid.and_then(procfs::cpu_ticks),
+        server_ticks: options.server_pid.and_then(procfs::cpu_ticks),
+        extra_ticks: options
+            .extra_pids
+            .iter()
+            .map(|pid| procfs::cpu_ticks(*pid))
+            .collect(),
         own_cpu: procfs::self_cpu_secs(),
         cpu_busy: procfs::busy_ticks_per_cpu(),
     }
@@ -318,6 +340,17 @@ fn window_report(options: &Options, shared: &Shared, start: &Mark, end: &Mark, o
         (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / procfs::clk_tck()),
         _ => None,
     };
+    let extra_cpu: Vec<f64> = start
+        .extra_ticks
+        .iter()
+        .zip(&end.extra_ticks)
+        .map(|ticks| match ticks {
+            (Some(a), Some(b)) => b.saturating_sub(*a) as f64 / procfs::clk_tck(),
+            _ => 0.0,
+        })
+        .collect();
+    // The server's side of the machine: the server and what works for it.
+    let side_cpu = server_cpu.map(|cpu| cpu + extra_cpu.iter().sum::<f64>());
     let latency = shared.latency.borrow();
     let percentile = |q: f64| (!latency.is_empty()).then(|| micros(latency.value_at_quantile(q)));
     let per_client = shared.per_client.borrow();
@@ -332,12 +365,14 @@ fn window_report(options: &Options, shared: &Shared, start: &Mark, end: &Mark, o
         "server_cpu_secs": server_cpu.map(|cpu| round(cpu, 3)),
         "server_cpu_pct": server_cpu.map(|cpu| round(cpu / secs * 100.0, 1)),
         "server_cpu_us_per_op": server_cpu.filter(|_| ops > 0).map(|cpu| round(cpu * 1e6 / ops as f64, 2)),
+        "extra_cpu_secs": extra_cpu.iter().map(|cpu| round(*cpu, 3)).collect::<Vec<_>>(),
+        "side_cpu_us_per_op": side_cpu.filter(|_| ops > 0).map(|cpu| round(cpu * 1e6 / ops as f64, 2)),
         "loadgen_cpu_pct": round((end.own_cpu - start.own_cpu) / secs * 100.0, 1),
         "client_ops_min": per_client.iter().min(),
         "client_ops_max": per_client.iter().max(),
         "clients_without_ops": per_client.iter().filter(|ops| **ops == 0).count(),
         "scenario": options.scenario.name(),
-        "other_load": foreign_load(options, start, end, server_cpu, end.own_cpu - start.own_cpu, secs),
+        "other_load": foreign_load(options, start, end, side_cpu, end.own_cpu - start.own_cpu, secs),
     })
 }
 
@@ -359,14 +394,14 @@ async fn connect_all<C, F>(
     connect: C,
 ) -> Vec<(usize, F::Output)>
 where
-    C: Fn() -> F,
+    C: Fn(usize) -> F,
     F: Future,
     F::Output: IsConnected,
 {
     let mut connected = Vec::with_capacity(options.clients);
     let mut stream = futures_util::stream::iter(0..options.clients)
         .map(|index| {
-            let attempt = connect();
+            let attempt = connect(index);
             async move { (index, attempt.await) }
         })
         .buffer_unordered(options.concurrency);
@@ -395,11 +430,11 @@ impl<T> IsConnected for Result<T, String> {
 /// Runs the warm-up and the measured window while the clients loop; returns the report.
 async fn measure(options: &Options, shared: &Shared) -> (Mark, Mark, u64) {
     tokio::time::sleep(options.warmup).await;
-    let start = mark(options.server_pid);
+    let start = mark(options);
     shared.recording.set(true);
     tokio::time::sleep(options.duration).await;
     shared.recording.set(false);
-    let end = mark(options.server_pid);
+    let end = mark(options);
     shared.stopped.set(true);
     (start, end, shared.ops.get())
 }
@@ -416,7 +451,7 @@ async fn run(options: Options, shared: Rc<Shared>) -> Value {
                 ws::RoundTrip::Ack
             };
             let clients =
-                connect_all(&shared, &options, || ws::connect(port, connect_timeout)).await;
+                connect_all(&shared, &options, |_| ws::connect(port, connect_timeout)).await;
             let connected = clients.len();
             for (index, ws) in clients {
                 if let Ok(ws) = ws {
@@ -429,7 +464,7 @@ async fn run(options: Options, shared: Rc<Shared>) -> Value {
             report
         }
         Scenario::Polling => {
-            let clients = connect_all(&shared, &options, || {
+            let clients = connect_all(&shared, &options, |_| {
                 polling::connect(port, connect_timeout)
             })
             .await;
@@ -445,8 +480,12 @@ async fn run(options: Options, shared: Rc<Shared>) -> Value {
             report
         }
         Scenario::Broadcast => {
-            let mut clients =
-                connect_all(&shared, &options, || ws::connect(port, connect_timeout)).await;
+            // The sender (index 0) on `--port`; with a peer, every other receiver on it.
+            let peer = options.peer_port.unwrap_or(port);
+            let mut clients = connect_all(&shared, &options, |index| {
+                ws::connect(if index % 2 == 1 { peer } else { port }, connect_timeout)
+            })
+            .await;
             let connected = clients.len();
             clients.sort_by_key(|(index, _)| *index);
             let broadcast = Rc::new(Broadcast {
@@ -487,7 +526,7 @@ async fn run(options: Options, shared: Rc<Shared>) -> Value {
         }
         Scenario::Idle => {
             shared.recording.set(true);
-            let start = mark(options.server_pid);
+            let start = mark(&options);
             let mut stream = futures_util::stream::iter(0..options.clients)
                 .map(|_| async move {
                     let begin = Instant::now();
@@ -508,7 +547,7 @@ async fn run(options: Options, shared: Rc<Shared>) -> Value {
                     }
                 }
             }
-            let end = mark(options.server_pid);
+            let end = mark(&options);
             shared.recording.set(false);
             let mut report = window_report(&options, &shared, &start, &end, opened);
             tokio::time::sleep(options.settle).await;

@@ -29,6 +29,8 @@ use serde_json::{Value, json};
 enum Kind {
     RoundTrip,
     Broadcast,
+    /// A broadcast across two nodes of the same server joined by a private Redis.
+    Cluster,
     Idle,
 }
 
@@ -97,6 +99,19 @@ fn specs(quick: bool) -> Vec<Spec> {
             estimate,
         });
     }
+    let across = if quick { 200 } else { 1000 };
+    let mut args = timed("broadcast", across);
+    args.extend(["--window".into(), "32".into()]);
+    specs.push(Spec {
+        id: format!("cluster-broadcast-{across}"),
+        title: format!(
+            "broadcast to {across} receivers on two nodes joined by Redis, half on each (window 32)"
+        ),
+        kind: Kind::Cluster,
+        args,
+        limit,
+        estimate: estimate + Duration::from_secs(2),
+    });
     let idle = if quick { 1000 } else { 10_000 };
     specs.push(Spec {
         id: format!("idle-{idle}"),
@@ -282,6 +297,15 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn start_server(server: &Server, port: u16, log: &Path) -> Result<Child, String> {
+    start_server_with(server, port, log, &[])
+}
+
+fn start_server_with(
+    server: &Server,
+    port: u16,
+    log: &Path,
+    extra: &[String],
+) -> Result<Child, String> {
     let file = fs::File::create(log).map_err(|err| format!("{}: {err}", log.display()))?;
     let err_file = file.try_clone().map_err(|err| err.to_string())?;
     let mut command = Command::new("taskset");
@@ -290,6 +314,7 @@ fn start_server(server: &Server, port: u16, log: &Path) -> Result<Child, String>
         .arg("0")
         .arg(&server.program)
         .args(&server.args)
+        .args(extra)
         .arg("--port")
         .arg(port.to_string())
         .stdin(Stdio::null())
@@ -300,16 +325,20 @@ fn start_server(server: &Server, port: u16, log: &Path) -> Result<Child, String>
         // change what the benchmark measures.
         command.env("RUST_LOG", "info");
     }
-    let mut child = command
+    let child = command
         .spawn()
         .map_err(|err| format!("start {}: {err}", server.name))?;
+    wait_listening(child, server.name, port, log)
+}
+
+/// Waits until `child` accepts connections on `port`.
+fn wait_listening(mut child: Child, name: &str, port: u16, log: &Path) -> Result<Child, String> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let begin = Instant::now();
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!(
-                "{} exited at start: {status} (see {})",
-                server.name,
+                "{name} exited at start: {status} (see {})",
                 log.display()
             ));
         }
@@ -318,10 +347,77 @@ fn start_server(server: &Server, port: u16, log: &Path) -> Result<Child, String>
         }
         if begin.elapsed() > Duration::from_secs(30) {
             stop(&mut child);
-            return Err(format!("{} did not listen on {port} in 30 s", server.name));
+            return Err(format!("{name} did not listen on {port} in 30 s"));
         }
         std::thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// A private Redis for one cluster run, pinned to the servers' CPU, keeping nothing.
+fn start_redis(port: u16, log: &Path) -> Result<Child, String> {
+    let file = fs::File::create(log).map_err(|err| format!("{}: {err}", log.display()))?;
+    let err_file = file.try_clone().map_err(|err| err.to_string())?;
+    let child = Command::new("taskset")
+        .args(["-c", "0", "redis-server", "--port"])
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err_file)
+        .spawn()
+        .map_err(|err| format!("start redis-server: {err}"))?;
+    wait_listening(child, "redis-server", port, log)
+}
+
+/// Two nodes of `server` on a private Redis, all pinned to CPU 0; the load generator's
+/// receivers alternate between them, its sender on the first.
+fn run_cluster(server: &Server, spec: &Spec, loadgen: &Path, logs: &Path) -> Value {
+    let log = |what: &str| logs.join(format!("{}-{}-{what}.log", server.name, spec.id));
+    let outcome = (|| {
+        let redis_port = free_port()?;
+        let mut redis = start_redis(redis_port, &log("redis"))?;
+        let url = [
+            "--redis".to_owned(),
+            format!("redis://127.0.0.1:{redis_port}"),
+        ];
+        let mut nodes = Vec::new();
+        let mut ports = Vec::new();
+        for node in ["a", "b"] {
+            let started = free_port()
+                .and_then(|port| Ok((port, start_server_with(server, port, &log(node), &url)?)));
+            match started {
+                Ok((port, child)) => {
+                    ports.push(port);
+                    nodes.push(child);
+                }
+                Err(err) => {
+                    nodes.iter_mut().for_each(stop);
+                    stop(&mut redis);
+                    return Err(err);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let (a, b) = (&nodes[0], &nodes[1]);
+        let extra = vec![
+            "--peer-port".to_owned(),
+            ports[1].to_string(),
+            "--extra-pid".to_owned(),
+            b.id().to_string(),
+            "--extra-pid".to_owned(),
+            redis.id().to_string(),
+        ];
+        let outcome = run_loadgen_with(loadgen, spec, ports[0], a.id(), &extra);
+        let survived = nodes
+            .iter_mut()
+            .all(|node| matches!(node.try_wait(), Ok(None)));
+        nodes.iter_mut().for_each(stop);
+        stop(&mut redis);
+        let mut result = outcome?;
+        result["server_survived"] = json!(survived);
+        Ok(result)
+    })();
+    outcome.unwrap_or_else(|err: String| json!({ "failed": err }))
 }
 
 fn signal(pid: u32, signal: i32) {
@@ -348,6 +444,16 @@ fn stop(child: &mut Child) {
 }
 
 fn run_loadgen(loadgen: &Path, spec: &Spec, port: u16, pid: u32) -> Result<Value, String> {
+    run_loadgen_with(loadgen, spec, port, pid, &[])
+}
+
+fn run_loadgen_with(
+    loadgen: &Path,
+    spec: &Spec,
+    port: u16,
+    pid: u32,
+    extra: &[String],
+) -> Result<Value, String> {
     let mut child = Command::new("taskset")
         .arg("-c")
         .arg("1")
@@ -359,6 +465,7 @@ fn run_loadgen(loadgen: &Path, spec: &Spec, port: u16, pid: u32) -> Result<Value
             "--server-pid",
             &pid.to_string(),
         ])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -523,8 +630,25 @@ fn other_load(result: &Value) -> f64 {
 
 /// What limited a run: the server's core, the load generator's, other processes, or
 /// neither (a closed loop with few clients waits on latency).
+/// CPU time (% of a core) of each process on the server's side: the server, then those
+/// that work for it (the other node and Redis of a cluster run).
+fn side_cpu_pcts(result: &Value) -> Vec<f64> {
+    let window = result["window_secs"].as_f64().filter(|secs| *secs > 0.0);
+    let mut pcts = vec![result["server_cpu_pct"].as_f64().unwrap_or(0.0)];
+    if let (Some(window), Some(extra)) = (window, result["extra_cpu_secs"].as_array()) {
+        pcts.extend(
+            extra
+                .iter()
+                .filter_map(Value::as_f64)
+                .map(|secs| secs / window * 100.0),
+        );
+    }
+    pcts
+}
+
 fn bound_by(result: &Value) -> &'static str {
-    let server = result["server_cpu_pct"].as_f64().unwrap_or(0.0);
+    // Every process of the server's side shares its core.
+    let server: f64 = side_cpu_pcts(result).iter().sum();
     let loadgen = result["loadgen_cpu_pct"].as_f64().unwrap_or(0.0);
     if server >= 90.0 {
         "server CPU"
@@ -554,7 +678,9 @@ fn run_one(
         if quiet { "quiet" } else { "NOT quiet" }
     );
     let log = logs.join(format!("{}-{}.log", server.name, spec.id));
-    let mut result =
+    let mut result = if spec.kind == Kind::Cluster {
+        run_cluster(server, spec, loadgen, logs)
+    } else {
         match free_port().and_then(|port| Ok((port, start_server(server, port, &log)?))) {
             Err(err) => json!({ "failed": err }),
             Ok((port, mut child)) => {
@@ -567,7 +693,8 @@ fn run_one(
                 result["server_survived"] = json!(survived);
                 result
             }
-        };
+        }
+    };
     if result.get("failed").is_some() {
         eprintln!("   failed: {}", result["failed"]);
     } else {
@@ -666,6 +793,36 @@ fn metrics(kind: Kind) -> &'static [Metric] {
             2,
         ),
     ];
+    const CLUSTER: &[Metric] = &[
+        metric("deliveries/s", "ops_per_sec", 1.0, 0),
+        metric("broadcasts/s", "broadcasts_per_sec", 1.0, 0),
+        metric("p50 delivery latency (ms)", "p50_us", 1e-3, 2),
+        metric("p99 delivery latency (ms)", "p99_us", 1e-3, 2),
+        metric(
+            "CPU per delivery, both nodes and Redis (µs)",
+            "side_cpu_us_per_op",
+            1.0,
+            2,
+        ),
+        metric(
+            "CPU per broadcast, both nodes and Redis (µs)",
+            "side_cpu_us_per_broadcast",
+            1.0,
+            1,
+        ),
+        metric(
+            "the same on one node, no adapter (µs)",
+            "single_cpu_us_per_broadcast",
+            1.0,
+            1,
+        ),
+        metric(
+            "added by the second node and Redis (µs)",
+            "added_cpu_us_per_broadcast",
+            1.0,
+            1,
+        ),
+    ];
     const IDLE: &[Metric] = &[
         metric("handshakes/s", "ops_per_sec", 1.0, 0),
         metric("handshake p50 (ms)", "p50_us", 1e-3, 2),
@@ -698,6 +855,7 @@ fn metrics(kind: Kind) -> &'static [Metric] {
     match kind {
         Kind::RoundTrip => ROUND_TRIP,
         Kind::Broadcast => BROADCAST,
+        Kind::Cluster => CLUSTER,
         Kind::Idle => IDLE,
     }
 }
@@ -838,7 +996,7 @@ fn render(
     let _ = writeln!(
         md,
         "CPU columns are % of one core over the measured window (the opening phase for idle \
-         connections). \"Other load\" is what other processes took on CPU 0 / CPU 1 meanwhile \
+         connections); for a cluster run, the first node + the second + Redis, all on CPU 0. \"Other load\" is what other processes took on CPU 0 / CPU 1 meanwhile \
          (near 0 on a quiet machine; kernel threads working for the benchmark, such as ksoftirqd \
          during bursts of handshakes, count here too). \"Bound by\" names what limited the run: \
          the server's core (≥ 90 %), the load generator's, other processes, or neither (a closed \
@@ -878,12 +1036,17 @@ fn render(
                 (Some(min), Some(max)) if spec.kind != Kind::Idle => format!("{min}–{max}"),
                 _ => "–".into(),
             };
+            let server_pct = side_cpu_pcts(result)
+                .iter()
+                .map(|pct| format!("{pct:.0}"))
+                .collect::<Vec<_>>()
+                .join(" + ");
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} / {} | {} | {} | {} / {} / {} | {} | {} | {} |",
                 spec.id,
                 server.name,
-                pct(&result["server_cpu_pct"]),
+                server_pct,
                 pct(&result["loadgen_cpu_pct"]),
                 pct(&other["other_on_server_cpus_pct"]),
                 pct(&other["other_on_loadgen_cpus_pct"]),
@@ -947,6 +1110,44 @@ fn render(
         );
     }
     md
+}
+
+/// For each cluster run: its CPU per broadcast, that of the same server's single-node
+/// broadcast to as many receivers, and the difference.
+fn add_cluster_costs(specs: &[Spec], results: &mut [Value]) {
+    let per_broadcast = |result: &Value, keys: &[&str]| -> Option<f64> {
+        let broadcasts = result["broadcasts"].as_f64().filter(|n| *n > 0.0)?;
+        let mut cpu = 0.0;
+        for key in keys {
+            cpu += match &result[*key] {
+                Value::Array(values) => values.iter().filter_map(Value::as_f64).sum(),
+                value => value.as_f64()?,
+            };
+        }
+        Some(cpu * 1e6 / broadcasts)
+    };
+    for spec in specs.iter().filter(|spec| spec.kind == Kind::Cluster) {
+        let single_id = spec.id.trim_start_matches("cluster-").to_owned();
+        for index in 0..results.len() {
+            if results[index]["spec"] != spec.id.as_str() {
+                continue;
+            }
+            let server = results[index]["server"].clone();
+            let single = results
+                .iter()
+                .find(|result| result["spec"] == single_id.as_str() && result["server"] == server)
+                .and_then(|result| per_broadcast(result, &["server_cpu_secs"]));
+            let result = &mut results[index];
+            let cluster = per_broadcast(result, &["server_cpu_secs", "extra_cpu_secs"]);
+            let round = |value: f64| (value * 10.0).round() / 10.0;
+            result["side_cpu_us_per_broadcast"] = json!(cluster.map(round));
+            result["single_cpu_us_per_broadcast"] = json!(single.map(round));
+            result["added_cpu_us_per_broadcast"] = json!(match (cluster, single) {
+                (Some(cluster), Some(single)) => Some(round(cluster - single)),
+                _ => None,
+            });
+        }
+    }
 }
 
 fn main() {
@@ -1107,6 +1308,13 @@ fn main_inner() -> Result<(), String> {
     // neighbours in the table rather than one server's whole column.
     for spec in &specs {
         for server in &servers {
+            if spec.kind == Kind::Cluster && server.name == "socketioxide" {
+                // Its Redis adapter speaks a format of its own, not Node's: no cluster of
+                // the same contract to compare.
+                remaining = remaining.saturating_sub(spec.estimate);
+                runs_left -= 1;
+                continue;
+            }
             let mut attempt = 0;
             let result = loop {
                 let slack = budget
@@ -1140,6 +1348,8 @@ fn main_inner() -> Result<(), String> {
             results.push(result);
         }
     }
+
+    add_cluster_costs(&specs, &mut results);
 
     let codecs = if cli.codecs {
         wait_quiet(max_quiet_wait, cores);

@@ -23,8 +23,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{Router, serve::ListenerExt};
 use socketio_server::{
-    AckSender, Args, Data, Handshake, Namespace, ParserKind, Socket, SocketIo, Value,
-    engine::ConfigError,
+    AckSender, Args, Data, Handshake, Namespace, ParserKind, Socket, SocketIo, SocketIoBuilder,
+    Value, engine::ConfigError,
 };
 
 /// The server's settings; unset ones keep the defaults.
@@ -179,6 +179,12 @@ pub fn app_with(
     main: Namespace,
     custom: Namespace,
 ) -> Result<(Router, SocketIo), ConfigError> {
+    mount(builder(options), main, custom)
+}
+
+/// A server builder with `options` applied (an adapter, for example, may be added
+/// before [`mount`]).
+pub fn builder(options: &Options) -> SocketIoBuilder {
     let mut builder = SocketIo::builder();
     if let Some(interval) = options.ping_interval {
         builder = builder.ping_interval(interval);
@@ -198,6 +204,15 @@ pub fn app_with(
     if let Some(parser) = options.parser {
         builder = builder.parser(parser);
     }
+    builder
+}
+
+/// Builds the server and mounts `/` and `/custom`.
+pub fn mount(
+    builder: SocketIoBuilder,
+    main: Namespace,
+    custom: Namespace,
+) -> Result<(Router, SocketIo), ConfigError> {
     let (layer, io) = builder.build()?;
     io.ns("/", main);
     io.ns("/custom", custom);
