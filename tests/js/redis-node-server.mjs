@@ -3,7 +3,9 @@
 // our tests/src/bin/sio-redis-node.rs (see its header).
 //
 //   node redis-node-server.mjs --name NAME --redis URL --key PREFIX
-//       [--mode classic|sharded|sharded-static|sharded-private|streams|streams-sharded]
+//       [--mode classic|classic-specific|sharded|sharded-static|sharded-private|streams|streams-sharded]
+//
+// classic-specific is the classic adapter with publishOnSpecificResponseChannel.
 //
 // The sharded modes run createShardedAdapter (channelPrefix PREFIX) with the
 // subscriptionMode dynamic, static or dynamic-private; streams runs
@@ -41,8 +43,8 @@ const duplicate = pub.duplicate.bind(pub);
 pub.duplicate = (options) => duplicate({ ...options, connectionName: readerName });
 const http = createServer();
 const adapter =
-  mode === "classic"
-    ? createAdapter(pub, sub, { key, requestsTimeout: 2000 })
+  mode.startsWith("classic")
+    ? createAdapter(pub, sub, { key, requestsTimeout: 2000, publishOnSpecificResponseChannel: mode === "classic-specific" })
     : mode.startsWith("streams")
       ? createStreamsAdapter(pub, {
           streamName: key,
@@ -128,7 +130,7 @@ io.on("connection", (socket) => {
 
 // Subscribed once our own response channel has its subscriber.
 const uid = io.of("/").adapter.uid;
-const own = mode === "classic" ? `${key}-response#/#${uid}#` : `${key}#/#${uid}#`;
+const own = mode.startsWith("classic") ? `${key}-response#/#${uid}#` : `${key}#/#${uid}#`;
 const deadline = Date.now() + 20_000;
 const blockedReading = async () =>
   (await pub.client("LIST")).split("\n").some((line) => line.includes(`name=${readerName} `) && line.includes("cmd=xread"));

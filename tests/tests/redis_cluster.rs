@@ -73,6 +73,17 @@ async fn two_node_js_nodes_and_one_of_ours() {
     drive(&["mixed", &first.url(), &rust.url(), &second.url()]).await;
 }
 
+/// Every node answering on the requester's own response channel
+/// (`publishOnSpecificResponseChannel`), Node's and ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_on_the_requesters_own_channel_with_node_js() {
+    let key = key("specific");
+    let rust = rust_in_mode("rust", &key, "classic-specific").await;
+    let node = node_in_mode("node", &key, "classic-specific").await;
+    let other = rust_in_mode("rust2", &key, "classic-specific").await;
+    drive(&["mixed", &rust.url(), &node.url(), &other.url()]).await;
+}
+
 /// A private Redis on a free port, killed and started again by the driver.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traffic_resumes_after_redis_restarts() {

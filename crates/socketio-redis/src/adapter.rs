@@ -92,6 +92,10 @@ struct Inner {
     /// What to publish, in the order the server asked: a broadcast published after a
     /// join reaches the other servers after it, as with Node.
     outbox: mpsc::UnboundedSender<Outgoing>,
+    /// Commands queued and not answered yet, at most `config.max_queued`.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Set while commands are refused, so that it is logged once.
+    refusing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 enum Outgoing {
@@ -181,6 +185,8 @@ impl RedisAdapter {
         };
         let inner = Arc::new(Inner {
             outbox,
+            queued: Arc::default(),
+            refusing: Arc::default(),
             uid,
             config,
             local: LocalAdapter::default(),
@@ -339,13 +345,45 @@ impl Inner {
         &self,
         command: impl std::future::Future<Output = Result<T, fred::error::Error>> + Send + 'static,
     ) -> impl std::future::Future<Output = Result<T, AdapterError>> + Send + 'static {
+        use std::sync::atomic::Ordering::Relaxed;
         let (sent, result) = oneshot::channel();
-        let queued = self.outbox.send(Outgoing::Command(Box::pin(async move {
-            let _ = sent.send(command.await.map_err(transport));
-        })));
+        // While Redis does not answer, what is queued waits here: refused past the bound
+        // rather than held without end.
+        let admitted = self
+            .queued
+            .fetch_update(Relaxed, Relaxed, |queued| {
+                (queued < self.config.max_queued).then_some(queued + 1)
+            })
+            .is_ok();
+        let counter = Arc::clone(&self.queued);
+        let refusing = Arc::clone(&self.refusing);
+        let queued = if admitted {
+            self.outbox
+                .send(Outgoing::Command(Box::pin(async move {
+                    let outcome = command.await.map_err(transport);
+                    counter.fetch_sub(1, Relaxed);
+                    if outcome.is_ok() {
+                        refusing.store(false, Relaxed);
+                    }
+                    let _ = sent.send(outcome);
+                })))
+                .map_err(|_| "the adapter is closed")
+        } else {
+            Err("Redis is not answering: too many commands queued")
+        };
+        match queued {
+            Err(_) if admitted => {
+                self.queued.fetch_sub(1, Relaxed);
+            }
+            // Said once until Redis answers again.
+            Err(why) if !self.refusing.swap(true, Relaxed) => {
+                tracing::error!(limit = self.config.max_queued, "{why}: messages dropped");
+            }
+            _ => {}
+        }
         async move {
-            if queued.is_err() {
-                return Err(AdapterError::Transport("the adapter is closed".to_owned()));
+            if let Err(why) = queued {
+                return Err(AdapterError::Transport(why.to_owned()));
             }
             result.await.unwrap_or_else(|_| {
                 Err(AdapterError::Transport("the adapter is closed".to_owned()))

@@ -208,6 +208,7 @@ pub struct RedisAdapterConfig {
     on_server_event: Option<ServerEventHandler>,
     mode: AdapterMode,
     streams: StreamsConfig,
+    max_queued: usize,
 }
 
 impl fmt::Debug for RedisAdapterConfig {
@@ -221,6 +222,7 @@ impl fmt::Debug for RedisAdapterConfig {
             )
             .field("mode", &self.mode)
             .field("streams", &self.streams)
+            .field("max_queued", &self.max_queued)
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +236,7 @@ impl Default for RedisAdapterConfig {
             on_server_event: None,
             mode: AdapterMode::Classic,
             streams: StreamsConfig::default(),
+            max_queued: 65_536,
         }
     }
 }
@@ -242,6 +245,14 @@ impl RedisAdapterConfig {
     /// The protocol: classic (the default), sharded or streams.
     pub fn mode(mut self, mode: AdapterMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// How many messages and commands may wait for Redis at once (default 65,536):
+    /// while Redis does not answer, what comes past that is refused (an error, logged),
+    /// so that memory does not grow without bound.
+    pub fn max_queued(mut self, max: usize) -> Self {
+        self.max_queued = max.max(1);
         self
     }
 

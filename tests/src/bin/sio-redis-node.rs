@@ -2,7 +2,7 @@
 //! its clients. `tests/js/redis-node-server.mjs` is the same node on Node's server with
 //! `@socket.io/redis-adapter`; `tests/js/redis-cluster.mjs` drives both.
 //!
-//! `sio-redis-node --name NAME --redis URL --key PREFIX [--mode classic|sharded|
+//! `sio-redis-node --name NAME --redis URL --key PREFIX [--mode classic|classic-specific|sharded|
 //! sharded-static|sharded-private|streams|streams-sharded]` prints `listening <port>` once
 //! it is subscribed (so that the other nodes count it). In streams modes (the second
 //! with requests over sharded pub/sub) the stream is named
@@ -234,7 +234,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = arg(&args, "--redis")?;
     let key = arg(&args, "--key")?;
     let mode = match arg(&args, "--mode").as_deref() {
-        Err(_) | Ok("classic") => AdapterMode::Classic,
+        Err(_) | Ok("classic" | "classic-specific") => AdapterMode::Classic,
         Ok("sharded") => AdapterMode::Sharded(SubscriptionMode::Dynamic),
         Ok("sharded-static") => AdapterMode::Sharded(SubscriptionMode::Static),
         Ok("sharded-private") => AdapterMode::Sharded(SubscriptionMode::DynamicPrivate),
@@ -253,6 +253,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .key(key)
         .mode(mode)
+        .publish_on_specific_response_channel(
+            arg(&args, "--mode").as_deref() == Ok("classic-specific"),
+        )
         .requests_timeout(Duration::from_secs(2))
         .on_server_event(move |event| {
             if let Some(io) = events_io.get() {
