@@ -174,3 +174,70 @@ impl NodeScript {
         }
     }
 }
+
+/// A free port of 127.0.0.1 (bound, then released).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Spawns `command` (killed when the child is dropped) and waits, 10 s at most, until
+/// something accepts connections on 127.0.0.1:`port`.
+pub async fn spawn_listening(mut command: Command, port: u16) -> std::io::Result<Child> {
+    let child = command.kill_on_drop(true).spawn()?;
+    let addr = format!("127.0.0.1:{port}");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while tokio::net::TcpStream::connect(&addr).await.is_err() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .map_err(|_| std::io::Error::other(format!("nothing listens on {addr} after 10 s")))?;
+    Ok(child)
+}
+
+/// A `redis-server` of a test's own, keeping nothing on disk; killed when dropped.
+#[derive(Debug)]
+pub struct PrivateRedis {
+    /// The process.
+    pub process: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl PrivateRedis {
+    /// Starts one on a free port.
+    pub async fn start() -> std::io::Result<Self> {
+        let port = free_port()?;
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let process = spawn_listening(command, port).await?;
+        Ok(Self { process, port })
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends a signal to the server (`-STOP` freezes it, `-CONT` wakes it).
+    pub fn signal(&self, signal: &str) -> std::io::Result<()> {
+        let pid = self
+            .process
+            .id()
+            .ok_or_else(|| std::io::Error::other("redis-server has exited"))?;
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!("kill {signal}: {status}")))
+        }
+    }
+}

@@ -5,9 +5,9 @@
 //! a private `redis-server` on a free port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
-use interop_tests::{NodeScript, ServerProcess, js_dir};
+use interop_tests::{NodeScript, PrivateRedis, ServerProcess, js_dir};
 
 const NODE: &str = env!("CARGO_BIN_EXE_sio-redis-node");
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -97,37 +97,9 @@ async fn streams_traffic_resumes_after_redis_restarts() {
 }
 
 async fn restart_redis_under(mode: &str) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let mut redis = tokio::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("redis-server is installed");
-    let addr = format!("127.0.0.1:{port}");
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while tokio::net::TcpStream::connect(&addr).await.is_err() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("redis-server listens");
-    let url = format!("redis://{addr}");
+    let mut redis = PrivateRedis::start().await.expect("redis-server starts");
+    let port = redis.port.to_string();
+    let url = redis.url();
     let key = key(&format!("restart-{mode}"));
     let node = |name: &'static str| {
         let (url, key) = (url.clone(), key.clone());
@@ -144,14 +116,14 @@ async fn restart_redis_under(mode: &str) {
     };
     let a = node("rust0").await;
     let b = node("rust1").await;
-    let pid = redis.id().unwrap().to_string();
+    let pid = redis.process.id().unwrap().to_string();
     let scenario = if mode == "classic" {
         "restart"
     } else {
         "restart-streams"
     };
     drive(&[scenario, &port, &pid, &a.url(), &b.url()]).await;
-    let _ = redis.kill().await;
+    let _ = redis.process.kill().await;
 }
 
 /// `@socket.io/redis-emitter` commands reach our node's clients and sockets; garbage,

@@ -5,7 +5,7 @@
 
 use std::{process::Stdio, time::Duration};
 
-use interop_tests::{NodeScript, serve};
+use interop_tests::{NodeScript, free_port, serve, spawn_listening};
 
 const NGINX_CONF: &str = include_str!("../../examples/cluster/nginx.conf");
 
@@ -22,11 +22,7 @@ async fn the_cluster_example_behind_nginx_keeps_each_client_on_its_node() {
     let one = serve(one).await.unwrap();
     let two = serve(two).await.unwrap();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port().unwrap();
     let dir = std::env::temp_dir().join(format!("sio-nginx-{}-{nonce:x}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let dir_text = dir.to_str().unwrap();
@@ -38,7 +34,8 @@ async fn the_cluster_example_behind_nginx_keeps_each_client_on_its_node() {
     let conf_path = dir.join("nginx.conf");
     std::fs::write(&conf_path, conf).unwrap();
     let error_log = dir.join("error.log");
-    let _nginx = tokio::process::Command::new("nginx")
+    let mut nginx = tokio::process::Command::new("nginx");
+    nginx
         .arg("-c")
         .arg(&conf_path)
         .arg("-p")
@@ -48,18 +45,11 @@ async fn the_cluster_example_behind_nginx_keeps_each_client_on_its_node() {
         // One process: killing it when the test ends leaves no worker behind.
         .args(["-g", "master_process off;"])
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("nginx is installed");
+        .stderr(Stdio::inherit());
+    let _nginx = spawn_listening(nginx, port)
+        .await
+        .expect("nginx is installed and listens");
     let addr = format!("127.0.0.1:{port}");
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while tokio::net::TcpStream::connect(&addr).await.is_err() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("nginx listens");
 
     let result = NodeScript::spawn(
         "cluster-nginx.mjs",

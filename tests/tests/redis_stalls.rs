@@ -1,63 +1,23 @@
 //! A Redis that stops answering: what the adapter queues for it is bounded, and refused
 //! past the bound at once; when Redis answers again, what was queued goes out and new
-//! traffic flows. Runs a private `redis-server` on a free port, paused with SIGSTOP.
+//! traffic flows. Runs a private `redis-server`, paused with SIGSTOP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use futures_util::FutureExt;
+use interop_tests::PrivateRedis;
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 use socketio_server::{
     Args, Namespace, SocketIo,
     adapter::{Adapter, BroadcastOptions},
 };
 
-struct Redis {
-    process: tokio::process::Child,
-    url: String,
-}
-
-async fn start_redis() -> Redis {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let process = tokio::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("redis-server is installed");
-    let addr = format!("127.0.0.1:{port}");
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while tokio::net::TcpStream::connect(&addr).await.is_err() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("redis-server listens");
-    Redis {
-        process,
-        url: format!("redis://{addr}"),
-    }
-}
-
-fn signal(redis: &Redis, signal: &str) {
-    let pid = redis.process.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_waits_for_a_silent_redis_is_bounded_and_goes_out_when_it_answers() {
-    let redis = start_redis().await;
+    let redis = PrivateRedis::start().await.expect("redis-server starts");
     let config = RedisAdapterConfig::default().max_queued(50);
-    let adapter = RedisAdapter::connect(&redis.url, config).await.unwrap();
+    let adapter = RedisAdapter::connect(&redis.url(), config).await.unwrap();
     let (_layer, io) = SocketIo::builder()
         .adapter(adapter.clone())
         .build()
@@ -71,7 +31,7 @@ async fn what_waits_for_a_silent_redis_is_bounded_and_goes_out_when_it_answers()
         .await
         .unwrap();
 
-    signal(&redis, "-STOP");
+    redis.signal("-STOP").unwrap();
     let mut waiting = Vec::new();
     let mut refused = 0;
     for n in 1..=200 {
@@ -85,7 +45,7 @@ async fn what_waits_for_a_silent_redis_is_bounded_and_goes_out_when_it_answers()
     assert_eq!(waiting.len(), 50, "the bound");
     assert_eq!(refused, 150);
 
-    signal(&redis, "-CONT");
+    redis.signal("-CONT").unwrap();
     tokio::time::timeout(Duration::from_secs(20), async {
         for sent in waiting {
             sent.await.unwrap();
