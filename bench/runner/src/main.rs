@@ -153,6 +153,8 @@ struct Server {
     label: String,
     program: PathBuf,
     args: Vec<String>,
+    /// A cluster node: the program and its arguments (`--redis URL` follows).
+    node: Option<(PathBuf, Vec<String>)>,
 }
 
 struct Cli {
@@ -380,6 +382,16 @@ fn run_cluster(server: &Server, spec: &Spec, loadgen: &Path, logs: &Path) -> Val
             "--redis".to_owned(),
             format!("redis://127.0.0.1:{redis_port}"),
         ];
+        let (program, args) = server
+            .node
+            .clone()
+            .ok_or_else(|| format!("{} has no cluster node", server.name))?;
+        let server = &Server {
+            program,
+            args,
+            node: None,
+            ..server.clone()
+        };
         let mut nodes = Vec::new();
         let mut ports = Vec::new();
         for node in ["a", "b"] {
@@ -1243,12 +1255,14 @@ fn main_inner() -> Result<(), String> {
             label: "ours".into(),
             program: root_target.join("release/example-echo"),
             args: vec![],
+            node: Some((root_target.join("release/echo-cluster"), vec![])),
         },
         Server {
             name: "socketioxide",
             label: "socketioxide".into(),
             program: bench_target.join("release/socketioxide-echo"),
             args: vec![],
+            node: None,
         },
         Server {
             name: "node",
@@ -1260,6 +1274,15 @@ fn main_inner() -> Result<(), String> {
                     .to_string_lossy()
                     .into_owned(),
             ],
+            node: Some((
+                PathBuf::from("node"),
+                vec![
+                    bench
+                        .join("node/echo-server.mjs")
+                        .to_string_lossy()
+                        .into_owned(),
+                ],
+            )),
         },
     ];
     let servers: Vec<Server> = all_servers
@@ -1308,7 +1331,7 @@ fn main_inner() -> Result<(), String> {
     // neighbours in the table rather than one server's whole column.
     for spec in &specs {
         for server in &servers {
-            if spec.kind == Kind::Cluster && server.name == "socketioxide" {
+            if spec.kind == Kind::Cluster && server.node.is_none() {
                 // Its Redis adapter speaks a format of its own, not Node's: no cluster of
                 // the same contract to compare.
                 remaining = remaining.saturating_sub(spec.estimate);

@@ -618,9 +618,13 @@ impl SocketIoBuilder {
             connection
         })?;
         let _ = io.inner.engine.set(engine);
+        // The layer keeps the server alive: an application that drops its handle still
+        // serves (the engine's handler only holds it weakly, as the server holds the
+        // engine).
+        let server: Arc<dyn std::any::Any + Send + Sync> = Arc::clone(&io.inner) as _;
         Ok((
             SocketIoLayer {
-                engine: engine_layer,
+                engine: engine_layer.keeping(server),
             },
             io,
         ))

@@ -65,3 +65,33 @@ async fn the_layer_serves_its_path_and_leaves_the_rest_to_the_app() {
     assert_eq!(hello, r#"42["hello","world"]"#);
     assert_eq!(io.sockets("/").len(), 1);
 }
+
+/// An application that keeps only the layer (it never emits from outside a handler)
+/// still serves: the layer keeps the server alive.
+#[tokio::test]
+async fn a_server_whose_handle_is_dropped_still_serves() {
+    let app = {
+        let (layer, io) = SocketIoLayer::new();
+        io.ns(
+            "/",
+            Namespace::new().on_connect(|socket: Socket| async move {
+                socket.emit("hello", &"world").unwrap();
+            }),
+        );
+        Router::new().layer(layer)
+    };
+    let (status, open) = call(&app, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let handshake: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let uri = format!(
+        "/socket.io/?EIO=4&transport=polling&sid={}",
+        handshake["sid"].as_str().unwrap()
+    );
+    assert_eq!(
+        call(&app, "POST", &uri, "40").await,
+        (StatusCode::OK, "ok".to_owned())
+    );
+    let (_, reply) = call(&app, "GET", &uri, "").await;
+    assert!(reply.starts_with("40{\"sid\":\""), "{reply}");
+    assert!(reply.contains("42[\"hello\",\"world\"]"), "{reply}");
+}

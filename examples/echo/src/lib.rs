@@ -19,7 +19,10 @@
 //!
 //! CORS is open to any origin.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::Duration,
+};
 
 use axum::{Router, serve::ListenerExt};
 use socketio_server::{
@@ -242,4 +245,35 @@ pub async fn listen(
             tracing::debug!(%err, "TCP_NODELAY not set");
         }
     }))
+}
+
+/// Runs a server on 127.0.0.1:`port` until it fails, with `RUST_LOG` logging (info by
+/// default): `app` makes its router once the runtime runs. On one CPU (a small
+/// container, or a process pinned to a core) the runtime is single-threaded: it serves
+/// every connection in turn from one queue, with no work stealing and no task left
+/// waiting in an overflow queue while the busy ones take turns.
+pub fn run<F, A>(port: u16, app: F) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: FnOnce() -> A,
+    A: Future<Output = Result<Router, Box<dyn std::error::Error>>>,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut runtime = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    runtime.enable_all().build()?.block_on(async {
+        let app = app().await?;
+        let listener = listen(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+        let addr = axum::serve::Listener::local_addr(&listener)?;
+        tracing::info!("Socket.IO echo on http://{addr}/socket.io/");
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
 }

@@ -1,8 +1,10 @@
 //! The tower layer and service.
 
 use std::{
+    any::Any,
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -23,11 +25,38 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct EngineIoLayer {
     engine: EngineIo,
+    keep: KeepAlive,
+}
+
+/// What the layer and its services keep alive for as long as they exist: the server
+/// above the engine, whose handle the application may drop.
+#[derive(Clone, Default)]
+struct KeepAlive {
+    _value: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for KeepAlive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeepAlive")
+    }
 }
 
 impl EngineIoLayer {
     pub(crate) fn new(engine: EngineIo) -> Self {
-        Self { engine }
+        Self {
+            engine,
+            keep: KeepAlive::default(),
+        }
+    }
+
+    /// The layer, keeping `value` alive as long as it or one of its services exists.
+    pub(crate) fn keeping(self, value: Arc<dyn Any + Send + Sync>) -> Self {
+        Self {
+            keep: KeepAlive {
+                _value: Some(value),
+            },
+            ..self
+        }
     }
 }
 
@@ -38,6 +67,7 @@ impl<S> Layer<S> for EngineIoLayer {
         EngineIoService {
             inner,
             engine: self.engine.clone(),
+            _keep: self.keep.clone(),
         }
     }
 }
@@ -47,6 +77,7 @@ impl<S> Layer<S> for EngineIoLayer {
 pub struct EngineIoService<S> {
     inner: S,
     engine: EngineIo,
+    _keep: KeepAlive,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for EngineIoService<S>
