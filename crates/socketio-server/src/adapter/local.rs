@@ -26,8 +26,61 @@ pub struct LocalAdapter {
 
 #[derive(Debug, Default)]
 struct Rooms {
-    members: HashMap<Room, HashSet<Sid>>,
-    of_socket: HashMap<Sid, HashSet<Room>>,
+    members: HashMap<Room, SmallSet<Sid>>,
+    of_socket: HashMap<Sid, SmallSet<Room>>,
+}
+
+/// A set that holds one element without an allocation of its own: every socket is alone
+/// in the room of its id, and most sockets are in that room only.
+#[derive(Debug, Default)]
+enum SmallSet<T> {
+    #[default]
+    Empty,
+    One(T),
+    Many(HashSet<T>),
+}
+
+impl<T: Eq + std::hash::Hash> SmallSet<T> {
+    fn insert(&mut self, value: T) {
+        match self {
+            Self::Empty => *self = Self::One(value),
+            Self::One(one) if *one == value => {}
+            Self::One(_) => {
+                if let Self::One(one) = std::mem::take(self) {
+                    *self = Self::Many(HashSet::from([one, value]));
+                }
+            }
+            Self::Many(set) => {
+                set.insert(value);
+            }
+        }
+    }
+
+    fn remove(&mut self, value: &T) {
+        match self {
+            Self::One(one) if one == value => *self = Self::Empty,
+            Self::Many(set) => {
+                set.remove(value);
+                if set.is_empty() {
+                    *self = Self::Empty;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        let (one, many) = match self {
+            Self::Empty => (None, None),
+            Self::One(one) => (Some(one), None),
+            Self::Many(set) => (None, Some(set.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
 }
 
 #[derive(Debug)]
@@ -144,11 +197,12 @@ impl Adapter for LocalAdapter {
 
     fn del_all(&self, ns: &str, sid: &Sid) {
         self.with_rooms_mut(ns, |index| {
-            for room in index.of_socket.remove(sid).unwrap_or_default() {
-                if let Some(members) = index.members.get_mut(&room) {
+            let rooms = index.of_socket.remove(sid).unwrap_or_default();
+            for room in rooms.iter() {
+                if let Some(members) = index.members.get_mut(room) {
                     members.remove(sid);
                     if members.is_empty() {
-                        index.members.remove(&room);
+                        index.members.remove(room);
                     }
                 }
             }
@@ -172,7 +226,7 @@ impl Adapter for LocalAdapter {
                 .except
                 .iter()
                 .filter_map(|room| index.members.get(room))
-                .flatten()
+                .flat_map(SmallSet::iter)
                 .collect();
             if opts.rooms.is_empty() {
                 return index
@@ -186,7 +240,7 @@ impl Adapter for LocalAdapter {
             opts.rooms
                 .iter()
                 .filter_map(|room| index.members.get(room))
-                .flatten()
+                .flat_map(SmallSet::iter)
                 .filter(|sid| !excluded.contains(sid) && seen.insert(*sid))
                 .cloned()
                 .collect()
@@ -390,6 +444,27 @@ mod tests {
         assert!(targets(&adapter, &opts(&["r1"], &[])).is_empty());
         assert!(!adapter.local_rooms("/").contains(&room("r1")));
         assert_eq!(adapter.socket_rooms("/", &c), vec![room("r2")]);
+    }
+
+    #[test]
+    fn a_small_set_holds_one_element_inline_and_more_in_a_set() {
+        let mut set = SmallSet::default();
+        assert!(set.is_empty());
+        set.insert(1);
+        set.insert(1);
+        assert!(matches!(set, SmallSet::One(1)));
+        set.insert(2);
+        set.insert(3);
+        let mut values: Vec<i32> = set.iter().copied().collect();
+        values.sort_unstable();
+        assert_eq!(values, [1, 2, 3]);
+        set.remove(&2);
+        set.remove(&9);
+        set.remove(&1);
+        assert_eq!(set.iter().copied().collect::<Vec<_>>(), [3]);
+        set.remove(&3);
+        assert!(set.is_empty());
+        assert_eq!(set.iter().count(), 0);
     }
 
     fn session(pid: &str, rooms: &[&str]) -> Session {

@@ -8,6 +8,7 @@ mod driver;
 mod layer;
 mod outbox;
 mod request;
+mod request_head;
 mod socket;
 mod websocket;
 

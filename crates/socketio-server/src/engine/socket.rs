@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use engineio_core::{CloseReason, Message, SendError, Sid, TransportError, TransportKind};
 use tokio::sync::Notify;
 
-use super::{EngineConfig, driver::Command, outbox::Outbox};
+use super::{EngineConfig, driver::Command, outbox::Outbox, request_head::RequestHead};
 use crate::mailbox::Mailbox;
 
 /// What the application does with sessions: for each new session it makes the
@@ -69,7 +69,7 @@ pub struct EngineSocket {
 
 struct Shared {
     sid: Sid,
-    request: http::request::Parts,
+    request: RequestHead,
     outbox: Outbox,
     commands: Mailbox<Command>,
     close: Mutex<Option<CloseReason>>,
@@ -105,7 +105,7 @@ impl EngineSocket {
     ) -> Self {
         let shared = Arc::new(Shared {
             sid,
-            request: detach_request(request),
+            request: RequestHead::new(request),
             outbox: Outbox::new(config.message_queue),
             // The HTTP side of a session makes a request or two at a time; a client
             // that makes many at once is refused.
@@ -139,9 +139,10 @@ impl EngineSocket {
     ///
     /// The header values and the URI are copies, made once at the handshake, so that a
     /// session does not keep its connection's read buffer (8 KiB or more) alive: an
-    /// extension added by a middleware should hold owned data for the same reason.
+    /// extension added by a middleware should hold owned data for the same reason. The
+    /// headers are kept compactly and this value is built the first time it is asked for.
     pub fn request(&self) -> &http::request::Parts {
-        &self.shared.request
+        self.shared.request.parts()
     }
 
     /// Queues a message for the client. Fails at once, without waiting, when the
@@ -301,33 +302,6 @@ impl EngineSocket {
             self.shared.close_notify.notified().await;
         }
     }
-}
-
-/// Copies the parts of the request that hold slices of the connection's read buffer (the
-/// header values, the URI, and axum's `OriginalUri` extension) into allocations of their own, so that keeping them for the
-/// life of the session does not also keep that buffer (8 KiB or more) alive.
-fn detach_request(mut parts: http::request::Parts) -> http::request::Parts {
-    let mut headers = http::HeaderMap::with_capacity(parts.headers.len());
-    for (name, value) in &parts.headers {
-        let mut copy = match http::HeaderValue::from_bytes(value.as_bytes()) {
-            Ok(copy) => copy,
-            Err(_) => value.clone(),
-        };
-        copy.set_sensitive(value.is_sensitive());
-        headers.append(name.clone(), copy);
-    }
-    parts.headers = headers;
-    // axum's router keeps the request's URI as it came, a slice of the same buffer.
-    #[cfg(feature = "axum")]
-    if let Some(original) = parts.extensions.get_mut::<axum::extract::OriginalUri>() {
-        if let Ok(uri) = http::Uri::try_from(original.0.to_string()) {
-            original.0 = uri;
-        }
-    }
-    if let Ok(uri) = http::Uri::try_from(parts.uri.to_string()) {
-        parts.uri = uri;
-    }
-    parts
 }
 
 /// A POST in flight; see [`EngineSocket::begin_post`].
