@@ -3,7 +3,7 @@
 //! futures on the connection's own task.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -44,8 +44,12 @@ pub(crate) struct Connection {
     decoder: Box<dyn Decoder>,
     sockets: HashMap<ByteString, Socket>,
     /// Namespaces whose admission (recovery lookup, middlewares) is under way.
-    admitting: HashSet<ByteString>,
-    work: FuturesUnordered<BoxFuture<Done>>,
+    admitting: crate::small_set::SmallSet<ByteString>,
+    /// Work started since the driver last polled: polled once there, and only moved
+    /// into `work` when it has to wait (most handlers finish in their first poll).
+    fresh: Vec<Work>,
+    /// Work that waits; made when some does, dropped when none is left.
+    work: Option<FuturesUnordered<Work>>,
     connect_timeout: Option<Pin<Box<Sleep>>>,
     closed: bool,
 }
@@ -62,8 +66,9 @@ impl Connection {
             }),
             decoder,
             sockets: HashMap::new(),
-            admitting: HashSet::new(),
-            work: FuturesUnordered::new(),
+            admitting: crate::small_set::SmallSet::default(),
+            fresh: Vec::new(),
+            work: None,
             connect_timeout: Some(Box::pin(tokio::time::sleep(timeout))),
             closed: false,
         }
@@ -116,13 +121,13 @@ impl Connection {
                     .inner
                     .adapter
                     .restore_session(&ns.name, &pid, &offset);
-                self.work.push(Box::pin(async move {
+                self.fresh.push(Work::Step(Box::pin(async move {
                     let restored = lookup.await.unwrap_or_else(|err| {
                         tracing::warn!(%err, "session not restored");
                         None
                     });
                     Done::Recovery { ns, auth, restored }
-                }));
+                })));
             }
             None => self.admit_or_check(ns, auth, None),
         }
@@ -148,7 +153,7 @@ impl Connection {
             self.admit(socket, &[], Vec::new());
             return;
         }
-        self.work.push(Box::pin(async move {
+        self.fresh.push(Work::Step(Box::pin(async move {
             let ctx = ConnectContext {
                 socket: socket.clone(),
             };
@@ -162,7 +167,7 @@ impl Connection {
                 }
             }
             Done::Admission(socket, Ok(()))
-        }));
+        })));
     }
 
     /// The socket is in: the client is told its id (and its private id when recovery is
@@ -279,11 +284,40 @@ impl Connection {
         }
     }
 
-    fn spawn(&self, future: BoxFuture<()>) {
-        self.work.push(Box::pin(async move {
-            future.await;
-            Done::Nothing
-        }));
+    fn spawn(&mut self, future: BoxFuture<()>) {
+        self.fresh.push(Work::Handler(future));
+    }
+
+    /// Polls the work started since the last time, then the work that waits, until
+    /// nothing is ready (finishing some work may start more).
+    fn run_work(&mut self, cx: &mut Context<'_>) {
+        loop {
+            let mut fresh = std::mem::take(&mut self.fresh);
+            for mut work in fresh.drain(..) {
+                match Pin::new(&mut work).poll(cx) {
+                    Poll::Ready(done) => self.finish(done),
+                    Poll::Pending => self
+                        .work
+                        .get_or_insert_with(FuturesUnordered::new)
+                        .push(work),
+                }
+            }
+            // Keep the buffer unless finishing some work started more.
+            if self.fresh.is_empty() {
+                self.fresh = fresh;
+            }
+            while let Some(Poll::Ready(Some(done))) =
+                self.work.as_mut().map(|work| work.poll_next_unpin(cx))
+            {
+                self.finish(done);
+            }
+            if self.work.as_ref().is_some_and(FuturesUnordered::is_empty) {
+                self.work = None;
+            }
+            if self.fresh.is_empty() {
+                return;
+            }
+        }
     }
 
     fn report(&self, socket: &Socket, event: &str, rejection: &Rejection) {
@@ -332,6 +366,24 @@ impl Connection {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A future of the connection's: an application handler, or a step of its own (a
+/// namespace's admission) whose end it acts on.
+enum Work {
+    Handler(BoxFuture<()>),
+    Step(BoxFuture<Done>),
+}
+
+impl Future for Work {
+    type Output = Done;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Done> {
+        match self.get_mut() {
+            Self::Handler(handler) => handler.as_mut().poll(cx).map(|()| Done::Nothing),
+            Self::Step(step) => step.as_mut().poll(cx),
         }
     }
 }
@@ -386,10 +438,8 @@ impl EngineConnection for Connection {
                 }
             }
         }
-        while let Poll::Ready(Some(done)) = self.work.poll_next_unpin(cx) {
-            self.finish(done);
-        }
-        if self.work.is_empty() {
+        self.run_work(cx);
+        if self.work.is_none() && self.fresh.is_empty() {
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -397,6 +447,7 @@ impl EngineConnection for Connection {
     }
 
     fn is_busy(&self) -> bool {
-        self.work.len() >= self.io().inner.config.max_concurrent_handlers
+        let waiting = self.work.as_ref().map_or(0, FuturesUnordered::len);
+        waiting + self.fresh.len() >= self.io().inner.config.max_concurrent_handlers
     }
 }

@@ -40,6 +40,7 @@ mod namespace;
 mod operator;
 mod parser;
 mod reason;
+mod small_set;
 mod socket;
 
 pub use adapter::{Adapter, LocalAdapter, Room};

@@ -10,6 +10,8 @@ use bytestring::ByteString;
 use engineio_core::Sid;
 use socketio_core::Args;
 
+use crate::small_set::SmallSet;
+
 use super::{
     Adapter, AdapterError, BroadcastOptions, MissedPacket, RemoteAcks, Restored, Room, Session,
     SocketInfo,
@@ -28,59 +30,6 @@ pub struct LocalAdapter {
 struct Rooms {
     members: HashMap<Room, SmallSet<Sid>>,
     of_socket: HashMap<Sid, SmallSet<Room>>,
-}
-
-/// A set that holds one element without an allocation of its own: every socket is alone
-/// in the room of its id, and most sockets are in that room only.
-#[derive(Debug, Default)]
-enum SmallSet<T> {
-    #[default]
-    Empty,
-    One(T),
-    Many(HashSet<T>),
-}
-
-impl<T: Eq + std::hash::Hash> SmallSet<T> {
-    fn insert(&mut self, value: T) {
-        match self {
-            Self::Empty => *self = Self::One(value),
-            Self::One(one) if *one == value => {}
-            Self::One(_) => {
-                if let Self::One(one) = std::mem::take(self) {
-                    *self = Self::Many(HashSet::from([one, value]));
-                }
-            }
-            Self::Many(set) => {
-                set.insert(value);
-            }
-        }
-    }
-
-    fn remove(&mut self, value: &T) {
-        match self {
-            Self::One(one) if one == value => *self = Self::Empty,
-            Self::Many(set) => {
-                set.remove(value);
-                if set.is_empty() {
-                    *self = Self::Empty;
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        matches!(self, Self::Empty)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &T> {
-        let (one, many) = match self {
-            Self::Empty => (None, None),
-            Self::One(one) => (Some(one), None),
-            Self::Many(set) => (None, Some(set.iter())),
-        };
-        one.into_iter().chain(many.into_iter().flatten())
-    }
 }
 
 #[derive(Debug)]
@@ -444,27 +393,6 @@ mod tests {
         assert!(targets(&adapter, &opts(&["r1"], &[])).is_empty());
         assert!(!adapter.local_rooms("/").contains(&room("r1")));
         assert_eq!(adapter.socket_rooms("/", &c), vec![room("r2")]);
-    }
-
-    #[test]
-    fn a_small_set_holds_one_element_inline_and_more_in_a_set() {
-        let mut set = SmallSet::default();
-        assert!(set.is_empty());
-        set.insert(1);
-        set.insert(1);
-        assert!(matches!(set, SmallSet::One(1)));
-        set.insert(2);
-        set.insert(3);
-        let mut values: Vec<i32> = set.iter().copied().collect();
-        values.sort_unstable();
-        assert_eq!(values, [1, 2, 3]);
-        set.remove(&2);
-        set.remove(&9);
-        set.remove(&1);
-        assert_eq!(set.iter().copied().collect::<Vec<_>>(), [3]);
-        set.remove(&3);
-        assert!(set.is_empty());
-        assert_eq!(set.iter().count(), 0);
     }
 
     fn session(pid: &str, rooms: &[&str]) -> Session {
