@@ -188,7 +188,9 @@ impl Driver {
                     // Once taken, the request stays: the branch is off from then on, or a
                     // session that closes over polling (it waits for the client's next
                     // GET) would find it ready on every turn and never yield.
-                    reason = self.socket.close_requested(), if !self.close_taken => {
+                    reason = std::future::poll_fn(|cx| self.socket.poll_close_requested(cx)),
+                        if !self.close_taken =>
+                    {
                         self.close_taken = true;
                         self.session.close(reason, now());
                     }

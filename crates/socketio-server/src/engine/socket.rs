@@ -6,12 +6,13 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
+    task::{Context, Poll},
 };
 
 use std::time::{Duration, Instant};
 
 use engineio_core::{CloseReason, Message, SendError, Sid, TransportError, TransportKind};
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 use super::{EngineConfig, driver::Command, outbox::Outbox, request_head::RequestHead};
 use crate::mailbox::Mailbox;
@@ -76,7 +77,8 @@ struct Shared {
     /// Whether `close` holds a reason: read on every turn of the driver's loop, so it
     /// is checked without the lock.
     close_asked: AtomicBool,
-    close_notify: Notify,
+    /// The driver, to wake when a close is asked.
+    close_waker: AtomicWaker,
     transport: Mutex<TransportKind>,
     slow_consumer_timeout: Option<Duration>,
     /// Since when sends have found the queue full, without one getting through.
@@ -112,7 +114,7 @@ impl EngineSocket {
             commands: Mailbox::new(8),
             close: Mutex::new(None),
             close_asked: AtomicBool::new(false),
-            close_notify: Notify::new(),
+            close_waker: AtomicWaker::new(),
             transport: Mutex::new(transport),
             slow_consumer_timeout: config.slow_consumer_timeout,
             full_since: Mutex::new(None),
@@ -268,7 +270,7 @@ impl EngineSocket {
             close.get_or_insert(reason);
         }
         self.shared.close_asked.store(true, Ordering::Release);
-        self.shared.close_notify.notify_one();
+        self.shared.close_waker.wake();
     }
 
     /// Marks a POST in flight until the guard is dropped; `None` when one already is.
@@ -293,13 +295,22 @@ impl EngineSocket {
 
     /// Waits until [`EngineSocket::close`] was called, and says why.
     pub(super) async fn close_requested(&self) -> CloseReason {
-        loop {
-            if self.shared.close_asked.load(Ordering::Acquire) {
-                if let Some(reason) = self.shared.close.lock().ok().and_then(|close| *close) {
-                    return reason;
-                }
+        std::future::poll_fn(|cx| self.poll_close_requested(cx)).await
+    }
+
+    /// Whether [`EngineSocket::close`] was called, and why; registers the driver's
+    /// waker when it was not. Checked on every turn of the driver's loop: a flag and a
+    /// waker, no lock.
+    pub(super) fn poll_close_requested(&self, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        if !self.shared.close_asked.load(Ordering::Acquire) {
+            self.shared.close_waker.register(cx.waker());
+            if !self.shared.close_asked.load(Ordering::Acquire) {
+                return Poll::Pending;
             }
-            self.shared.close_notify.notified().await;
+        }
+        match self.shared.close.lock().ok().and_then(|close| *close) {
+            Some(reason) => Poll::Ready(reason),
+            None => Poll::Pending,
         }
     }
 }
