@@ -357,14 +357,15 @@ mod tests {
 }
 
 #[cfg(test)]
-mod properties {
+pub(crate) mod properties {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
     use proptest::prelude::*;
 
     use super::*;
 
-    fn value() -> impl Strategy<Value = Value> {
+    /// Any value a client may send (binary included).
+    pub(crate) fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
@@ -385,7 +386,8 @@ mod properties {
         })
     }
 
-    fn rooms() -> impl Strategy<Value = Vec<Room>> {
+    /// A few rooms.
+    pub(crate) fn rooms() -> impl Strategy<Value = Vec<Room>> {
         proptest::collection::vec(".{0,16}".prop_map(|s: String| Room::from(s)), 0..4)
     }
 

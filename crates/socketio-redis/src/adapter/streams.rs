@@ -473,7 +473,7 @@ fn missed_packet(ns: &str, rooms: &[Room], id: &str, fields: &Fields) -> Option<
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
 
@@ -654,5 +654,44 @@ mod tests {
         assert_eq!(ids, ["1-0", "1-1"]);
         assert_eq!(text_field(&read[0].1[0].1, "nsp").as_deref(), Some("/"));
         assert!(stream_entries(Redis::Null).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Every broadcast entry is what Node's streams adapter reads: its fields in
+        /// Node's order, `data` as JSON text unless it carries binary (then base64 of
+        /// msgpack), reading back as sent.
+        #[test]
+        fn broadcast_entries_read_back_as_node_reads_them(
+            uid in "[0-9a-f]{16}",
+            ns in "/[a-z#]{0,10}",
+            event in ".{1,20}",
+            args in proptest::collection::vec(wire::properties::value(), 0..6),
+            rooms in wire::properties::rooms(),
+            except in wire::properties::rooms(),
+            volatile in proptest::prelude::any::<bool>(),
+        ) {
+            let opts = BroadcastOptions { rooms, except, volatile, ..BroadcastOptions::default() };
+            let data = wire::object(vec![
+                ("packet", cluster::packet(&event, args.clone())),
+                ("opts", cluster::opts(&opts, None)),
+            ]);
+            let entry = fields(&uid, &ns, message::BROADCAST, &data);
+            let names: Vec<&str> = entry.iter().map(|(name, _)| *name).collect();
+            proptest::prop_assert_eq!(names, ["uid", "nsp", "type", "data"]);
+            proptest::prop_assert_eq!(&entry[0].1, &uid);
+            proptest::prop_assert_eq!(&entry[1].1, &ns);
+            proptest::prop_assert_eq!(&entry[2].1, "3");
+            let text = &entry[3].1;
+            proptest::prop_assert_eq!(text.starts_with('{'), !data.has_binary());
+            let read = decode_data(text).unwrap();
+            let Some(Value::Object(packet)) = read.get("packet") else {
+                panic!("no packet")
+            };
+            proptest::prop_assert_eq!(packet.get("type"), Some(&Value::from(2u64)));
+            let mut sent = vec![Value::String(event)];
+            sent.extend(args);
+            proptest::prop_assert_eq!(packet.get("data"), Some(&Value::Array(sent)));
+            proptest::prop_assert_eq!(wire::message_opts(&read), Some(opts));
+        }
     }
 }
