@@ -20,6 +20,7 @@ mod error;
 mod handshake;
 mod packet;
 mod payload;
+mod queue;
 mod session;
 mod sid;
 mod transport;
@@ -32,6 +33,7 @@ pub use error::{CloseReason, DecodeError, RequestError, SendError, TransportErro
 pub use handshake::Handshake;
 pub use packet::{Frame, Message, Packet};
 pub use payload::{PayloadDecoder, PayloadEncoder, PayloadLimits, SEPARATOR, decode_payload};
+pub use queue::InlineQueue;
 pub use session::{Event, ServerSession, Transmit};
 pub use sid::{SID_RANDOM_BYTES, Sid};
 pub use transport::{TransportKind, UnknownTransport};

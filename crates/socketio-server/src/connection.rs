@@ -11,7 +11,7 @@ use std::{
 };
 
 use bytestring::ByteString;
-use engineio_core::{CloseReason, Message};
+use engineio_core::{CloseReason, InlineQueue, Message};
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use socketio_core::{Args, Decoder, Packet, PacketKind, Value};
 use tokio::time::Sleep;
@@ -42,12 +42,12 @@ enum Done {
 pub(crate) struct Connection {
     shared: Arc<ConnShared>,
     decoder: Box<dyn Decoder>,
-    sockets: HashMap<ByteString, Socket>,
+    sockets: Joined,
     /// Namespaces whose admission (recovery lookup, middlewares) is under way.
     admitting: crate::small_set::SmallSet<ByteString>,
     /// Work started since the driver last polled: polled once there, and only moved
     /// into `work` when it has to wait (most handlers finish in their first poll).
-    fresh: Vec<Work>,
+    fresh: InlineQueue<Work>,
     /// Work that waits; made when some does, dropped when none is left.
     work: Option<FuturesUnordered<Work>>,
     connect_timeout: Option<Pin<Box<Sleep>>>,
@@ -65,9 +65,9 @@ impl Connection {
                 events: crate::mailbox::Mailbox::new(usize::MAX),
             }),
             decoder,
-            sockets: HashMap::new(),
+            sockets: Joined::default(),
             admitting: crate::small_set::SmallSet::default(),
-            fresh: Vec::new(),
+            fresh: InlineQueue::new(),
             work: None,
             connect_timeout: Some(Box::pin(tokio::time::sleep(timeout))),
             closed: false,
@@ -121,7 +121,7 @@ impl Connection {
                     .inner
                     .adapter
                     .restore_session(&ns.name, &pid, &offset);
-                self.fresh.push(Work::Step(Box::pin(async move {
+                self.fresh.push_back(Work::Step(Box::pin(async move {
                     let restored = lookup.await.unwrap_or_else(|err| {
                         tracing::warn!(%err, "session not restored");
                         None
@@ -153,7 +153,7 @@ impl Connection {
             self.admit(socket, &[], Vec::new());
             return;
         }
-        self.fresh.push(Work::Step(Box::pin(async move {
+        self.fresh.push_back(Work::Step(Box::pin(async move {
             let ctx = ConnectContext {
                 socket: socket.clone(),
             };
@@ -285,7 +285,7 @@ impl Connection {
     }
 
     fn spawn(&mut self, future: BoxFuture<()>) {
-        self.fresh.push(Work::Handler(future));
+        self.fresh.push_back(Work::Handler(future));
     }
 
     /// Polls the work started since the last time, then the work that waits, until
@@ -293,7 +293,7 @@ impl Connection {
     fn run_work(&mut self, cx: &mut Context<'_>) {
         loop {
             let mut fresh = std::mem::take(&mut self.fresh);
-            for mut work in fresh.drain(..) {
+            while let Some(mut work) = fresh.pop_front() {
                 match Pin::new(&mut work).poll(cx) {
                     Poll::Ready(done) => self.finish(done),
                     Poll::Pending => self
@@ -301,10 +301,6 @@ impl Connection {
                         .get_or_insert_with(FuturesUnordered::new)
                         .push(work),
                 }
-            }
-            // Keep the buffer unless finishing some work started more.
-            if self.fresh.is_empty() {
-                self.fresh = fresh;
             }
             while let Some(Poll::Ready(Some(done))) =
                 self.work.as_mut().map(|work| work.poll_next_unpin(cx))
@@ -336,7 +332,7 @@ impl Connection {
 
     fn close_all(&mut self, reason: DisconnectReason) {
         self.admitting.clear();
-        let sockets: Vec<Socket> = self.sockets.drain().map(|(_, socket)| socket).collect();
+        let sockets = self.sockets.take_all();
         for socket in sockets {
             self.disconnected(&socket, reason);
         }
@@ -367,6 +363,60 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+/// The sockets of a connection by namespace: the first inline (most connections join
+/// one namespace), the others in a map.
+#[derive(Default)]
+struct Joined {
+    first: Option<(ByteString, Socket)>,
+    // Boxed: a connection seldom joins a second namespace, and an empty map inline
+    // would cost its 48 bytes on every connection.
+    #[allow(clippy::box_collection)]
+    others: Option<Box<HashMap<ByteString, Socket>>>,
+}
+
+impl Joined {
+    fn get(&self, nsp: &ByteString) -> Option<&Socket> {
+        match &self.first {
+            Some((name, socket)) if name == nsp => Some(socket),
+            _ => self.others.as_ref()?.get(nsp),
+        }
+    }
+
+    fn contains_key(&self, nsp: &ByteString) -> bool {
+        self.get(nsp).is_some()
+    }
+
+    fn insert(&mut self, nsp: ByteString, socket: Socket) {
+        match &mut self.first {
+            Some((name, first)) if *name == nsp => *first = socket,
+            Some(_) => {
+                self.others.get_or_insert_default().insert(nsp, socket);
+            }
+            None => self.first = Some((nsp, socket)),
+        }
+    }
+
+    fn remove(&mut self, nsp: &ByteString) -> Option<Socket> {
+        match &self.first {
+            Some((name, _)) if name == nsp => self.first.take().map(|(_, socket)| socket),
+            _ => self.others.as_mut()?.remove(nsp),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none() && self.others.as_ref().is_none_or(|others| others.is_empty())
+    }
+
+    fn take_all(&mut self) -> Vec<Socket> {
+        let first = self.first.take().map(|(_, socket)| socket);
+        let others = self.others.take().map(|others| others.into_values());
+        first
+            .into_iter()
+            .chain(others.into_iter().flatten())
+            .collect()
     }
 }
 

@@ -10,7 +10,10 @@ pub(crate) enum SmallSet<T> {
     #[default]
     Empty,
     One(T),
-    Many(HashSet<T>),
+    /// Boxed: the set is a value in large maps (one entry per socket), kept as small as
+    /// its one-element case; the extra allocation is only for the rare larger sets.
+    #[allow(clippy::box_collection)]
+    Many(Box<HashSet<T>>),
 }
 
 impl<T: Eq + std::hash::Hash> SmallSet<T> {
@@ -32,7 +35,7 @@ impl<T: Eq + std::hash::Hash> SmallSet<T> {
             Self::One(one) if *one == value => {}
             Self::One(_) => {
                 if let Self::One(one) = std::mem::take(self) {
-                    *self = Self::Many(HashSet::from([one, value]));
+                    *self = Self::Many(Box::new(HashSet::from([one, value])));
                 }
             }
             Self::Many(set) => {

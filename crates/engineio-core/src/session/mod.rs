@@ -10,7 +10,8 @@ use std::{collections::VecDeque, time::Instant};
 use bytes::Bytes;
 
 use crate::{
-    CloseReason, Frame, Handshake, Message, Packet, SendError, SessionConfig, Sid, TransportKind,
+    CloseReason, Frame, Handshake, InlineQueue, Message, Packet, SendError, SessionConfig, Sid,
+    TransportKind,
 };
 use timers::{Timer, Timers};
 use upgrade::Upgrade;
@@ -95,8 +96,8 @@ pub struct ServerSession {
     post_in_flight: bool,
     upgrade: Upgrade,
     timers: Timers,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
+    transmits: InlineQueue<Transmit>,
+    events: InlineQueue<Event>,
 }
 
 impl ServerSession {
@@ -123,8 +124,8 @@ impl ServerSession {
             post_in_flight: false,
             upgrade: Upgrade::None,
             timers: Timers::default(),
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            transmits: InlineQueue::new(),
+            events: InlineQueue::new(),
         };
         session.schedule_ping(now);
         session.queue(Packet::Open(handshake));

@@ -3,17 +3,17 @@
 //!
 //! A bounded channel would do, but this is the path every message to every client takes,
 //! a broadcast to N clients takes it N times, and a server holds one queue per client.
-//! So the queue is a `VecDeque` under a mutex that is never held for more than a few
-//! pushes or pops: it allocates nothing until a message is queued, keeps its capacity
-//! between batches, and wakes the driver only when it goes from empty to non-empty.
+//! So the queue is an `InlineQueue` under a mutex that is never held for more than a few
+//! pushes or pops: it allocates nothing for one message at a time, gives back what a
+//! burst took once drained, and wakes the driver only when it goes from empty to
+//! non-empty.
 
 use std::{
-    collections::VecDeque,
     sync::{Mutex, MutexGuard},
     task::{Context, Poll},
 };
 
-use engineio_core::{Message, SendError};
+use engineio_core::{InlineQueue, Message, SendError};
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
@@ -27,7 +27,7 @@ pub(super) struct Outbox {
 }
 
 struct State {
-    queue: VecDeque<Message>,
+    queue: InlineQueue<Message>,
     closed: bool,
     /// Producers waiting for room: the driver notifies them only when there are some.
     waiting: usize,
@@ -37,7 +37,7 @@ impl Outbox {
     pub(super) fn new(capacity: usize) -> Self {
         Self {
             state: Mutex::new(State {
-                queue: VecDeque::new(),
+                queue: InlineQueue::new(),
                 closed: false,
                 waiting: 0,
             }),
