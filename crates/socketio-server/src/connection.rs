@@ -183,7 +183,7 @@ impl Connection {
         let packet = Packet::connect(nsp.clone(), Some(Value::Object(reply)));
         match self.io().inner.parser.encode(&packet) {
             Ok(encoded) => {
-                if let Err(err) = self.shared.engine.send_all(encoded.messages()) {
+                if let Err(err) = self.shared.engine.send_outgoing(encoded.messages()) {
                     tracing::debug!(%nsp, %err, "CONNECT reply not queued");
                     return;
                 }
@@ -216,7 +216,7 @@ impl Connection {
         let packet = Packet::connect_error(nsp.clone(), error.to_value());
         match self.io().inner.parser.encode(&packet) {
             Ok(encoded) => {
-                let _ = self.shared.engine.send_all(encoded.messages());
+                let _ = self.shared.engine.send_outgoing(encoded.messages());
             }
             Err(err) => tracing::error!(%nsp, %err, "CONNECT_ERROR not encoded"),
         }

@@ -3,6 +3,8 @@
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use engineio_core::Message;
+
+use crate::engine::Outgoing;
 use serde::Serialize;
 use socketio_core::{AnyParser, Decoder, EncodeError, MessageKind, Packet, Parser, ParserKind};
 
@@ -13,7 +15,8 @@ pub(crate) struct ServerParser(AnyParser);
 /// A packet encoded once, ready to be queued on any number of sockets.
 #[derive(Debug, Clone)]
 pub(crate) struct Encoded {
-    first: Message,
+    /// In a text protocol, framed for Engine.IO once for all the receivers.
+    first: Outgoing,
     attachments: Vec<Bytes>,
 }
 
@@ -29,17 +32,20 @@ impl Encoded {
 
 /// The messages of an [`Encoded`] packet: cheap clones of shared buffers.
 pub(crate) struct Messages<'a> {
-    first: Option<Message>,
+    first: Option<Outgoing>,
     rest: std::slice::Iter<'a, Bytes>,
 }
 
 impl Iterator for Messages<'_> {
-    type Item = Message;
+    type Item = Outgoing;
 
-    fn next(&mut self) -> Option<Message> {
-        self.first
-            .take()
-            .or_else(|| self.rest.next().cloned().map(Message::Binary))
+    fn next(&mut self) -> Option<Outgoing> {
+        self.first.take().or_else(|| {
+            self.rest
+                .next()
+                .cloned()
+                .map(|data| Outgoing::Message(Message::Binary(data)))
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -60,7 +66,7 @@ impl ServerParser {
     }
 
     pub(crate) fn encode(&self, packet: &Packet) -> Result<Encoded, EncodeError> {
-        let mut out = BytesMut::new();
+        let mut out = self.buffer();
         let attachments = self.0.encode(packet, &mut out)?;
         self.finish(out, attachments)
     }
@@ -72,7 +78,7 @@ impl ServerParser {
         ack: Option<u64>,
         args: &T,
     ) -> Result<Encoded, EncodeError> {
-        let mut out = BytesMut::new();
+        let mut out = self.buffer();
         let attachments = self.0.encode_event(nsp, event, ack, args, &mut out)?;
         self.finish(out, attachments)
     }
@@ -83,16 +89,26 @@ impl ServerParser {
         ack: u64,
         args: &T,
     ) -> Result<Encoded, EncodeError> {
-        let mut out = BytesMut::new();
+        let mut out = self.buffer();
         let attachments = self.0.encode_ack(nsp, ack, args, &mut out)?;
         self.finish(out, attachments)
     }
 
+    /// Where a packet is encoded: in a text protocol, after the Engine.IO message type,
+    /// so that the packet is framed once however many sessions it goes to.
+    fn buffer(&self) -> BytesMut {
+        let mut out = BytesMut::new();
+        if self.0.message_kind() == MessageKind::Text {
+            out.extend_from_slice(b"4");
+        }
+        out
+    }
+
     fn finish(&self, out: BytesMut, attachments: Vec<Bytes>) -> Result<Encoded, EncodeError> {
         let first = if self.0.message_kind() == MessageKind::Text {
-            Message::Text(ByteString::try_from(out).map_err(|_| EncodeError::NotUtf8)?)
+            Outgoing::FramedText(ByteString::try_from(out).map_err(|_| EncodeError::NotUtf8)?)
         } else {
-            Message::Binary(out.freeze())
+            Outgoing::Message(Message::Binary(out.freeze()))
         };
         Ok(Encoded { first, attachments })
     }

@@ -8,12 +8,16 @@ mod upgrade;
 use std::{collections::VecDeque, time::Instant};
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 use crate::{
     CloseReason, Frame, Handshake, InlineQueue, Message, Packet, SendError, SessionConfig, Sid,
     TransportKind,
 };
 use timers::{Timer, Timers};
+
+/// The type digit of a message packet.
+const MESSAGE_DIGIT: u8 = b'4';
 use upgrade::Upgrade;
 
 /// Something the driver must write to a transport.
@@ -174,6 +178,34 @@ impl ServerSession {
             return Err(SendError::Full);
         }
         self.queue(Packet::Message(message));
+        Ok(())
+    }
+
+    /// Sends a text message given in its frame form: `4` then the text. A server that
+    /// sends one message to many sessions (a broadcast) frames it once this way, rather
+    /// than once per session as [`send`](Self::send) does. A string that does not start
+    /// with `4` is sent whole as a text message.
+    pub fn send_framed_text(&mut self, framed: ByteString) -> Result<(), SendError> {
+        if framed.as_bytes().first() != Some(&MESSAGE_DIGIT) {
+            return self.send(Message::Text(framed));
+        }
+        if self.state != State::Open {
+            return Err(SendError::Closed);
+        }
+        if self.is_send_buffer_full() {
+            return Err(SendError::Full);
+        }
+        match self.transport {
+            TransportKind::WebSocket => {
+                self.transmits
+                    .push_back(Transmit::WebSocket(Frame::Text(framed)));
+            }
+            TransportKind::Polling => {
+                let text = framed.slice_ref(framed.get(1..).unwrap_or_default());
+                self.buffer.push_back(Packet::Message(Message::Text(text)));
+                self.flush_poll();
+            }
+        }
         Ok(())
     }
 

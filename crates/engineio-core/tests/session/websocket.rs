@@ -73,3 +73,45 @@ fn the_websocket_closing_closes_the_session() {
     peer.ws_closed(None);
     assert_eq!(peer.events(), []);
 }
+
+/// A text message framed once for many sessions reaches each as `send` would send it,
+/// over WebSocket and over polling; a string that is not a frame goes as a text message.
+#[test]
+fn a_framed_text_goes_out_as_the_same_message() {
+    let framed = |text: &'static str| bytestring::ByteString::from_static(text);
+    let mut sent = Peer::websocket();
+    sent.out();
+    sent.send("hello").unwrap();
+    sent.send("not a frame").unwrap();
+    let mut framed_ws = Peer::websocket();
+    framed_ws.out();
+    framed_ws
+        .session
+        .send_framed_text(framed("4hello"))
+        .unwrap();
+    framed_ws
+        .session
+        .send_framed_text(framed("not a frame"))
+        .unwrap();
+    assert_eq!(framed_ws.out(), sent.out());
+
+    let mut sent = Peer::polling();
+    sent.out();
+    sent.send("hello").unwrap();
+    sent.send("again").unwrap();
+    sent.get().unwrap();
+    let mut polling = Peer::polling();
+    polling.out();
+    polling.session.send_framed_text(framed("4hello")).unwrap();
+    polling.send("again").unwrap();
+    polling.get().unwrap();
+    let out = polling.out();
+    assert_eq!(out, sent.out());
+    assert!(out[0].contains("4hello\u{1e}4again"), "{out:?}");
+
+    polling.close(CloseReason::ForcedClose);
+    assert_eq!(
+        polling.session.send_framed_text(framed("4late")),
+        Err(SendError::Closed)
+    );
+}

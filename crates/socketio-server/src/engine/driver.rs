@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::{
     EngineConfig, EngineConnection, EngineSocket, Shared,
+    outbox::Outgoing,
     websocket::{WsStream, accept_stream, from_ws_message, to_ws_message},
 };
 
@@ -222,7 +223,11 @@ impl Driver {
             if session.is_send_buffer_full() {
                 return Some(message);
             }
-            if let Err(err) = session.send(message) {
+            let sent = match message {
+                Outgoing::Message(message) => session.send(message),
+                Outgoing::FramedText(framed) => session.send_framed_text(framed),
+            };
+            if let Err(err) = sent {
                 tracing::debug!(%err, "message dropped: session no longer accepts sends");
             }
             None

@@ -7,6 +7,8 @@ mod builder;
 mod driver;
 mod layer;
 mod outbox;
+
+pub(crate) use outbox::Outgoing;
 mod request;
 mod request_head;
 mod socket;

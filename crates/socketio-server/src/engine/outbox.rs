@@ -13,9 +13,26 @@ use std::{
     task::{Context, Poll},
 };
 
+use bytestring::ByteString;
 use engineio_core::{InlineQueue, Message, SendError};
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
+
+/// What the application queues for a session.
+#[derive(Debug, Clone)]
+pub(crate) enum Outgoing {
+    /// A message.
+    Message(Message),
+    /// A text message already framed (`4` then the text), shared by the many sessions a
+    /// broadcast goes to.
+    FramedText(ByteString),
+}
+
+impl From<Message> for Outgoing {
+    fn from(message: Message) -> Self {
+        Self::Message(message)
+    }
+}
 
 pub(super) struct Outbox {
     state: Mutex<State>,
@@ -27,7 +44,7 @@ pub(super) struct Outbox {
 }
 
 struct State {
-    queue: InlineQueue<Message>,
+    queue: InlineQueue<Outgoing>,
     closed: bool,
     /// Producers waiting for room: the driver notifies them only when there are some.
     waiting: usize,
@@ -57,7 +74,7 @@ impl Outbox {
     pub(super) fn push_all(
         &self,
         count: usize,
-        messages: impl Iterator<Item = Message>,
+        messages: impl Iterator<Item = Outgoing>,
     ) -> Result<(), SendError> {
         let was_empty = {
             let mut state = self.lock()?;
@@ -81,7 +98,7 @@ impl Outbox {
     pub(super) async fn push_all_wait(
         &self,
         count: usize,
-        messages: impl Iterator<Item = Message>,
+        messages: impl Iterator<Item = Outgoing>,
     ) -> Result<(), SendError> {
         let mut messages = Some(messages);
         loop {
@@ -131,7 +148,7 @@ impl Outbox {
 
     /// Hands up to `max` queued messages to `each`, in order, until it gives one back:
     /// that one stays first in the queue.
-    pub(super) fn take(&self, max: usize, mut each: impl FnMut(Message) -> Option<Message>) {
+    pub(super) fn take(&self, max: usize, mut each: impl FnMut(Outgoing) -> Option<Outgoing>) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };

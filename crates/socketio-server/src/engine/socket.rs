@@ -14,7 +14,12 @@ use std::time::{Duration, Instant};
 use engineio_core::{CloseReason, Message, SendError, Sid, TransportError, TransportKind};
 use futures_util::task::AtomicWaker;
 
-use super::{EngineConfig, driver::Command, outbox::Outbox, request_head::RequestHead};
+use super::{
+    EngineConfig,
+    driver::Command,
+    outbox::{Outbox, Outgoing},
+    request_head::RequestHead,
+};
 use crate::mailbox::Mailbox;
 
 /// What the application does with sessions: for each new session it makes the
@@ -153,7 +158,7 @@ impl EngineSocket {
         let sent = self
             .shared
             .outbox
-            .push_all(1, std::iter::once(message.into()));
+            .push_all(1, std::iter::once(Outgoing::Message(message.into())));
         self.track_fullness(sent.as_ref().err());
         sent
     }
@@ -220,6 +225,14 @@ impl EngineSocket {
         &self,
         messages: impl ExactSizeIterator<Item = Message>,
     ) -> Result<(), SendError> {
+        self.send_outgoing(messages.map(Outgoing::Message))
+    }
+
+    /// [`send_all`](Self::send_all) of what the server queues (framed text included).
+    pub(crate) fn send_outgoing(
+        &self,
+        messages: impl ExactSizeIterator<Item = Outgoing>,
+    ) -> Result<(), SendError> {
         let count = messages.len();
         if count == 0 {
             return Ok(());
@@ -235,6 +248,15 @@ impl EngineSocket {
         &self,
         messages: impl ExactSizeIterator<Item = Message>,
     ) -> Result<(), SendError> {
+        self.send_outgoing_wait(messages.map(Outgoing::Message))
+            .await
+    }
+
+    /// [`send_all_wait`](Self::send_all_wait) of what the server queues.
+    pub(crate) async fn send_outgoing_wait(
+        &self,
+        messages: impl ExactSizeIterator<Item = Outgoing>,
+    ) -> Result<(), SendError> {
         let count = messages.len();
         if count == 0 {
             return Ok(());
@@ -246,7 +268,7 @@ impl EngineSocket {
     pub async fn send_wait(&self, message: impl Into<Message>) -> Result<(), SendError> {
         self.shared
             .outbox
-            .push_all_wait(1, std::iter::once(message.into()))
+            .push_all_wait(1, std::iter::once(Outgoing::Message(message.into())))
             .await
     }
 

@@ -202,7 +202,7 @@ impl Socket {
         self.inner
             .conn
             .engine
-            .send_all_wait(encoded.messages())
+            .send_outgoing_wait(encoded.messages())
             .await
             .map_err(EmitError::from)
     }
@@ -448,7 +448,7 @@ impl Socket {
     }
 
     pub(crate) fn send_encoded(&self, encoded: &Encoded) -> Result<(), EmitError> {
-        Ok(self.inner.conn.engine.send_all(encoded.messages())?)
+        Ok(self.inner.conn.engine.send_outgoing(encoded.messages())?)
     }
 
     /// The client answered acknowledgement `id`.
