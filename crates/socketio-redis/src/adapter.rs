@@ -8,7 +8,6 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
 use bytestring::ByteString;
 use fred::{
     clients::{Client, SubscriberClient},
@@ -31,9 +30,14 @@ use crate::{
 };
 
 mod cluster;
+mod commands;
 mod inbound;
+mod requests;
 mod sharded;
 mod streams;
+
+use commands::{Outgoing, publish_in_order};
+use requests::Pending;
 
 type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 
@@ -96,43 +100,6 @@ struct Inner {
     queued: Arc<std::sync::atomic::AtomicUsize>,
     /// Set while commands are refused, so that it is logged once.
     refusing: Arc<std::sync::atomic::AtomicBool>,
-}
-
-enum Outgoing {
-    /// A Redis command, written when first polled, that reports its outcome itself.
-    Command(BoxFuture<()>),
-    /// Sharded mode: a room channel to SSUBSCRIBE (`true`) or SUNSUBSCRIBE, in order
-    /// with the messages around it.
-    RoomChannel(String, bool),
-}
-
-/// A request of ours that waits for other servers' responses.
-enum Pending {
-    Rooms {
-        expected: usize,
-        got: usize,
-        rooms: Vec<Room>,
-        done: Option<oneshot::Sender<Vec<Room>>>,
-    },
-    Fetch {
-        ns: ByteString,
-        expected: usize,
-        got: usize,
-        sockets: Vec<SocketInfo>,
-        done: Option<oneshot::Sender<Vec<SocketInfo>>>,
-    },
-    ServerSide {
-        expected: usize,
-        answers: Vec<Args>,
-        done: Option<oneshot::Sender<Vec<Args>>>,
-    },
-    Acks {
-        servers: usize,
-        counted: usize,
-        clients: usize,
-        counts: Option<oneshot::Sender<usize>>,
-        acks: mpsc::UnboundedSender<Args>,
-    },
 }
 
 /// Six characters of `[A-Za-z0-9_-]`, as `uid2(6)` in Node.
@@ -229,46 +196,6 @@ impl RedisAdapter {
         }
     }
 
-    /// The rooms that have sockets in namespace `ns` on any node, each once (Node's
-    /// `adapter.allRooms()`; sockets' own rooms included). Classic mode only: the
-    /// sharded and streams protocols have no such request.
-    pub async fn all_rooms(&self, ns: &str) -> Result<Vec<Room>, AdapterError> {
-        let inner = Arc::clone(&self.inner);
-        if inner.config.mode != AdapterMode::Classic {
-            return Err(AdapterError::Unsupported(
-                "all rooms across nodes needs the classic mode",
-            ));
-        }
-        let mut rooms: std::collections::BTreeSet<Room> =
-            inner.local.local_rooms(ns).into_iter().collect();
-        let others = inner.count(ns).await?.saturating_sub(1);
-        if others > 0 {
-            let request_id = uid();
-            let body = wire::json(serde_json::json!({
-                "uid": inner.uid,
-                "requestId": request_id,
-                "type": kind::ALL_ROOMS,
-            }));
-            let timeout = inner.config.requests_timeout;
-            let remote = Arc::clone(&inner)
-                .request(
-                    ns,
-                    move |done| Pending::Rooms {
-                        expected: others,
-                        got: 0,
-                        rooms: Vec::new(),
-                        done: Some(done),
-                    },
-                    body,
-                    request_id,
-                    timeout,
-                )
-                .await?;
-            rooms.extend(remote);
-        }
-        Ok(rooms.into_iter().collect())
-    }
-
     /// Closes the Redis connections: the other servers stop counting this one.
     pub async fn close(&self) {
         self.inner
@@ -339,76 +266,6 @@ impl Inner {
         }
     }
 
-    /// Queues a Redis command at once, and returns a future of its outcome: commands are
-    /// written in the order they were queued.
-    fn queue<T: Send + 'static>(
-        &self,
-        command: impl std::future::Future<Output = Result<T, fred::error::Error>> + Send + 'static,
-    ) -> impl std::future::Future<Output = Result<T, AdapterError>> + Send + 'static {
-        use std::sync::atomic::Ordering::Relaxed;
-        let (sent, result) = oneshot::channel();
-        // While Redis does not answer, what is queued waits here: refused past the bound
-        // rather than held without end.
-        let admitted = self
-            .queued
-            .fetch_update(Relaxed, Relaxed, |queued| {
-                (queued < self.config.max_queued).then_some(queued + 1)
-            })
-            .is_ok();
-        let counter = Arc::clone(&self.queued);
-        let refusing = Arc::clone(&self.refusing);
-        let queued = if admitted {
-            self.outbox
-                .send(Outgoing::Command(Box::pin(async move {
-                    let outcome = command.await.map_err(transport);
-                    counter.fetch_sub(1, Relaxed);
-                    if outcome.is_ok() {
-                        refusing.store(false, Relaxed);
-                    }
-                    let _ = sent.send(outcome);
-                })))
-                .map_err(|_| "the adapter is closed")
-        } else {
-            Err("Redis is not answering: too many commands queued")
-        };
-        match queued {
-            Err(_) if admitted => {
-                self.queued.fetch_sub(1, Relaxed);
-            }
-            // Said once until Redis answers again.
-            Err(why) if !self.refusing.swap(true, Relaxed) => {
-                tracing::error!(limit = self.config.max_queued, "{why}: messages dropped");
-            }
-            _ => {}
-        }
-        async move {
-            if let Err(why) = queued {
-                return Err(AdapterError::Transport(why.to_owned()));
-            }
-            result.await.unwrap_or_else(|_| {
-                Err(AdapterError::Transport("the adapter is closed".to_owned()))
-            })
-        }
-    }
-
-    /// Queues a message at once, and returns a future that tells when it was published.
-    fn publish(
-        &self,
-        channel: String,
-        payload: Vec<u8>,
-    ) -> impl std::future::Future<Output = Result<(), AdapterError>> + Send + 'static {
-        let publisher = self.publisher.clone();
-        let payload = Bytes::from(payload);
-        let spublish = self.spublish();
-        self.queue(async move {
-            if spublish {
-                publisher.spublish::<(), _, _>(channel, payload).await
-            } else {
-                publisher.publish::<(), _, _>(channel, payload).await
-            }
-        })
-    }
-
     /// How many servers are subscribed to the request channel of `ns`, this one included.
     async fn count(&self, ns: &str) -> Result<usize, AdapterError> {
         let channel = if self.config.mode.is_cluster() {
@@ -466,38 +323,6 @@ impl Inner {
     }
 }
 
-/// Sends what was queued, in order, until the adapter is dropped. Commands queued
-/// together are pipelined: fred writes each command when its future is first polled, and
-/// `join_all` polls them in order, so they reach Redis in the order they were queued
-/// without waiting for one reply before sending the next.
-async fn publish_in_order(
-    subscriber: SubscriberClient,
-    mut queue: mpsc::UnboundedReceiver<Outgoing>,
-) {
-    let mut batch = Vec::new();
-    while queue.recv_many(&mut batch, 256).await > 0 {
-        let mut commands = Vec::new();
-        for message in batch.drain(..) {
-            match message {
-                Outgoing::Command(command) => commands.push(command),
-                Outgoing::RoomChannel(channel, subscribe) => {
-                    // What was queued before goes first.
-                    futures_util::future::join_all(commands.drain(..)).await;
-                    let result = if subscribe {
-                        subscriber.ssubscribe(channel).await
-                    } else {
-                        subscriber.sunsubscribe(channel).await
-                    };
-                    if let Err(err) = result {
-                        tracing::warn!(%err, subscribe, "room channel subscription not changed");
-                    }
-                }
-            }
-        }
-        futures_util::future::join_all(commands).await;
-    }
-}
-
 /// A socket of a REMOTE_FETCH response: `{id, rooms?, data?}`.
 fn socket_info(ns: &ByteString, socket: &Value) -> Option<SocketInfo> {
     let Value::Object(socket) = socket else {
@@ -552,29 +377,6 @@ impl Inner {
             ack,
         });
         answer
-    }
-
-    /// Registers a request, publishes it, and waits for its responses or its timeout.
-    async fn request<T>(
-        self: Arc<Self>,
-        ns: &str,
-        pending: impl FnOnce(oneshot::Sender<T>) -> Pending,
-        body: Vec<u8>,
-        request_id: String,
-        timeout: Duration,
-    ) -> Result<T, AdapterError> {
-        let (done, answer) = oneshot::channel();
-        self.requests().insert(request_id.clone(), pending(done));
-        if let Err(err) = self.publish(self.outgoing_request_channel(ns), body).await {
-            self.requests().remove(&request_id);
-            return Err(err);
-        }
-        let result = tokio::time::timeout(timeout, answer).await;
-        self.requests().remove(&request_id);
-        match result {
-            Ok(Ok(value)) => Ok(value),
-            _ => Err(AdapterError::Timeout),
-        }
     }
 
     async fn subscribe(self: Arc<Self>, ns: String) {
@@ -744,81 +546,7 @@ impl Adapter for RedisAdapter {
         args: &Args,
         opts: &BroadcastOptions,
     ) -> BoxFuture<Result<RemoteAcks, AdapterError>> {
-        let inner = Arc::clone(&self.inner);
-        let ns = ns.to_owned();
-        let event = event.to_owned();
-        let args = values(args);
-        let opts = opts.clone();
-        Box::pin(async move {
-            let args = args?;
-            let timeout = opts.timeout.unwrap_or(inner.config.requests_timeout);
-            let servers = inner.count(&ns).await?.saturating_sub(1);
-            let (acks, received) = mpsc::unbounded_channel();
-            let stream = Box::pin(futures_util::stream::unfold(
-                received,
-                |mut received| async move { received.recv().await.map(|ack| (ack, received)) },
-            ));
-            if servers == 0 {
-                return Ok(RemoteAcks {
-                    expected: 0,
-                    acks: stream,
-                });
-            }
-            let request_id = uid();
-            let (counts, counted) = oneshot::channel();
-            inner.requests().insert(
-                request_id.clone(),
-                Pending::Acks {
-                    servers,
-                    counted: 0,
-                    clients: 0,
-                    counts: Some(counts),
-                    acks,
-                },
-            );
-            // The entry goes when the timeout passes, as Node's does.
-            let cleanup = Arc::clone(&inner);
-            let id = request_id.clone();
-            inner.runtime.spawn(async move {
-                tokio::time::sleep(timeout).await;
-                cleanup.requests().remove(&id);
-            });
-            let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-            let body = if inner.config.mode.is_cluster() {
-                let data = wire::object(vec![
-                    ("packet", cluster::packet(&event, args)),
-                    ("opts", cluster::opts(&opts, Some(timeout_ms))),
-                    ("requestId", Value::from(request_id.as_str())),
-                ]);
-                cluster::encode(&inner, &ns, cluster::message::BROADCAST, data)
-            } else {
-                wire::encode_broadcast_request(
-                    &inner.uid,
-                    &request_id,
-                    &ns,
-                    &event,
-                    &args,
-                    &opts,
-                    timeout_ms,
-                )
-            };
-            inner
-                .publish(inner.outgoing_request_channel(&ns), body)
-                .await?;
-            // Until every server has told how many clients it holds; past the timeout,
-            // those that did.
-            let expected = match tokio::time::timeout(timeout, counted).await {
-                Ok(Ok(clients)) => clients,
-                _ => match inner.requests().get(&request_id) {
-                    Some(Pending::Acks { clients, .. }) => *clients,
-                    _ => 0,
-                },
-            };
-            Ok(RemoteAcks {
-                expected,
-                acks: stream,
-            })
-        })
+        self.inner.broadcast_with_ack(ns, event, args, opts)
     }
 
     fn fetch_sockets(
@@ -826,49 +554,7 @@ impl Adapter for RedisAdapter {
         ns: &str,
         opts: &BroadcastOptions,
     ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>> {
-        let inner = Arc::clone(&self.inner);
-        let ns = ByteString::from(ns);
-        let opts = opts.clone();
-        let body = serde_json::json!({
-            "type": kind::REMOTE_FETCH,
-            "opts": wire::request_opts(&opts),
-        });
-        Box::pin(async move {
-            let others = inner.count(&ns).await?.saturating_sub(1);
-            if others == 0 {
-                return Ok(Vec::new());
-            }
-            let request_id = uid();
-            let mut body = body;
-            set(&mut body, "uid", inner.uid.as_str());
-            set(&mut body, "requestId", request_id.as_str());
-            let body = if inner.config.mode.is_cluster() {
-                let data = wire::object(vec![
-                    ("opts", cluster::opts(&opts, None)),
-                    ("requestId", Value::from(request_id.as_str())),
-                ]);
-                cluster::encode(&inner, &ns, cluster::message::FETCH_SOCKETS, data)
-            } else {
-                wire::json(body)
-            };
-            let timeout = inner.config.requests_timeout;
-            let pending_ns = ns.clone();
-            Arc::clone(&inner)
-                .request(
-                    &ns,
-                    move |done| Pending::Fetch {
-                        ns: pending_ns,
-                        expected: others,
-                        got: 0,
-                        sockets: Vec::new(),
-                        done: Some(done),
-                    },
-                    body,
-                    request_id,
-                    timeout,
-                )
-                .await
-        })
+        self.inner.fetch_sockets(ns, opts)
     }
 
     fn add_sockets(
@@ -920,69 +606,7 @@ impl Adapter for RedisAdapter {
         args: &Args,
         ack: Option<Duration>,
     ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
-        let inner = Arc::clone(&self.inner);
-        let ns = ns.to_owned();
-        let event = event.to_owned();
-        let args = values(args);
-        Box::pin(async move {
-            let args = args?;
-            let cluster = inner.config.mode.is_cluster();
-            // The body with the request id, if any.
-            let body = |request_id: Option<&str>| {
-                if cluster {
-                    let mut packet = vec![Value::from(event.as_str())];
-                    packet.extend(args.iter().cloned());
-                    let mut data = vec![("packet", Value::Array(packet))];
-                    if let Some(id) = request_id {
-                        data.push(("requestId", Value::from(id)));
-                    }
-                    cluster::encode(
-                        &inner,
-                        &ns,
-                        cluster::message::SERVER_SIDE_EMIT,
-                        wire::object(data),
-                    )
-                } else {
-                    let mut data = vec![serde_json::Value::from(event.as_str())];
-                    data.extend(args.iter().map(wire::to_json));
-                    let mut body = serde_json::json!({
-                        "uid": inner.uid,
-                        "type": kind::SERVER_SIDE_EMIT,
-                        "data": data,
-                    });
-                    if let Some(id) = request_id {
-                        set(&mut body, "requestId", id);
-                    }
-                    wire::json(body)
-                }
-            };
-            let Some(timeout) = ack else {
-                let payload = body(None);
-                inner
-                    .publish(inner.outgoing_request_channel(&ns), payload)
-                    .await?;
-                return Ok(Vec::new());
-            };
-            let others = inner.count(&ns).await?.saturating_sub(1);
-            if others == 0 {
-                return Ok(Vec::new());
-            }
-            let request_id = uid();
-            let payload = body(Some(&request_id));
-            Arc::clone(&inner)
-                .request(
-                    &ns,
-                    move |done| Pending::ServerSide {
-                        expected: others,
-                        answers: Vec::new(),
-                        done: Some(done),
-                    },
-                    payload,
-                    request_id,
-                    timeout,
-                )
-                .await
-        })
+        self.inner.server_side_emit(ns, event, args, ack)
     }
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {

@@ -4,7 +4,7 @@
 
 use socketio_server::adapter::BroadcastOptions;
 
-use super::{Inner, Outgoing};
+use super::{Inner, commands::Outgoing};
 use crate::SubscriptionMode;
 
 /// The channel a broadcast goes to: a room's own channel only for a plain broadcast to
