@@ -22,21 +22,22 @@ fn key(test: &str) -> String {
     format!("sio-test-{test}-{}-{nonce:x}", std::process::id())
 }
 
-async fn rust_node(name: &str, redis: &str, key: &str) -> ServerProcess {
-    ServerProcess::start(NODE, &["--name", name, "--redis", redis, "--key", key])
-        .await
-        .unwrap()
+/// One of our nodes, in adapter mode `mode` (see `sio-redis-node`).
+async fn rust_node(name: &str, redis: &str, key: &str, mode: &str) -> ServerProcess {
+    let args = [
+        "--name", name, "--redis", redis, "--key", key, "--mode", mode,
+    ];
+    ServerProcess::start(NODE, &args).await.unwrap()
 }
 
-async fn node_node(name: &str, redis: &str, key: &str) -> ServerProcess {
+/// A Node node, in adapter mode `mode` (see `redis-node-server.mjs`).
+async fn node_node(name: &str, redis: &str, key: &str, mode: &str) -> ServerProcess {
     let script = js_dir().join("redis-node-server.mjs");
     let script = script.to_str().unwrap();
-    ServerProcess::start(
-        "node",
-        &[script, "--name", name, "--redis", redis, "--key", key],
-    )
-    .await
-    .unwrap()
+    let args = [
+        script, "--name", name, "--redis", redis, "--key", key, "--mode", mode,
+    ];
+    ServerProcess::start("node", &args).await.unwrap()
 }
 
 async fn drive(args: &[&str]) {
@@ -50,26 +51,26 @@ async fn drive(args: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_rust_nodes_share_rooms_broadcasts_requests_and_survive_a_killed_node() {
     let key = key("three");
-    let a = rust_node("rust0", REDIS, &key).await;
-    let b = rust_node("rust1", REDIS, &key).await;
-    let c = rust_node("rust2", REDIS, &key).await;
+    let a = rust_node("rust0", REDIS, &key, "classic").await;
+    let b = rust_node("rust1", REDIS, &key, "classic").await;
+    let c = rust_node("rust2", REDIS, &key, "classic").await;
     drive(&["cluster", &a.url(), &b.url(), &c.url()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rust_node_and_a_node_js_node_form_one_cluster() {
     let key = key("mixed");
-    let rust = rust_node("rust", REDIS, &key).await;
-    let node = node_node("node", REDIS, &key).await;
+    let rust = rust_node("rust", REDIS, &key, "classic").await;
+    let node = node_node("node", REDIS, &key, "classic").await;
     drive(&["mixed", &rust.url(), &node.url()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_node_js_nodes_and_one_of_ours() {
     let key = key("mixed3");
-    let first = node_node("node0", REDIS, &key).await;
-    let rust = rust_node("rust", REDIS, &key).await;
-    let second = node_node("node2", REDIS, &key).await;
+    let first = node_node("node0", REDIS, &key, "classic").await;
+    let rust = rust_node("rust", REDIS, &key, "classic").await;
+    let second = node_node("node2", REDIS, &key, "classic").await;
     drive(&["mixed", &first.url(), &rust.url(), &second.url()]).await;
 }
 
@@ -78,9 +79,9 @@ async fn two_node_js_nodes_and_one_of_ours() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_on_the_requesters_own_channel_with_node_js() {
     let key = key("specific");
-    let rust = rust_in_mode("rust", &key, "classic-specific").await;
-    let node = node_in_mode("node", &key, "classic-specific").await;
-    let other = rust_in_mode("rust2", &key, "classic-specific").await;
+    let rust = rust_node("rust", REDIS, &key, "classic-specific").await;
+    let node = node_node("node", REDIS, &key, "classic-specific").await;
+    let other = rust_node("rust2", REDIS, &key, "classic-specific").await;
     drive(&["mixed", &rust.url(), &node.url(), &other.url()]).await;
 }
 
@@ -101,21 +102,8 @@ async fn restart_redis_under(mode: &str) {
     let port = redis.port.to_string();
     let url = redis.url();
     let key = key(&format!("restart-{mode}"));
-    let node = |name: &'static str| {
-        let (url, key) = (url.clone(), key.clone());
-        async move {
-            ServerProcess::start(
-                NODE,
-                &[
-                    "--name", name, "--redis", &url, "--key", &key, "--mode", mode,
-                ],
-            )
-            .await
-            .unwrap()
-        }
-    };
-    let a = node("rust0").await;
-    let b = node("rust1").await;
+    let a = rust_node("rust0", &url, &key, mode).await;
+    let b = rust_node("rust1", &url, &key, mode).await;
     let pid = redis.process.id().unwrap().to_string();
     let scenario = if mode == "classic" {
         "restart"
@@ -131,36 +119,12 @@ async fn restart_redis_under(mode: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emitter_traffic_is_applied_and_hostile_input_ignored() {
     let key = key("emitter");
-    let rust = rust_node("rust", REDIS, &key).await;
+    let rust = rust_node("rust", REDIS, &key, "classic").await;
     NodeScript::spawn("redis-emitter.mjs", &[&rust.url(), REDIS, &key])
         .unwrap()
         .finish(LONG)
         .await
         .unwrap();
-}
-
-async fn rust_in_mode(name: &str, key: &str, mode: &str) -> ServerProcess {
-    ServerProcess::start(
-        NODE,
-        &[
-            "--name", name, "--redis", REDIS, "--key", key, "--mode", mode,
-        ],
-    )
-    .await
-    .unwrap()
-}
-
-async fn node_in_mode(name: &str, key: &str, mode: &str) -> ServerProcess {
-    let script = js_dir().join("redis-node-server.mjs");
-    let script = script.to_str().unwrap();
-    ServerProcess::start(
-        "node",
-        &[
-            script, "--name", name, "--redis", REDIS, "--key", key, "--mode", mode,
-        ],
-    )
-    .await
-    .unwrap()
 }
 
 macro_rules! sharded {
@@ -170,9 +134,9 @@ macro_rules! sharded {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
                 let key = key(stringify!($test));
-                let rust = rust_in_mode("rust", &key, $mode).await;
-                let node = node_in_mode("node", &key, $mode).await;
-                let other = rust_in_mode("rust2", &key, $mode).await;
+                let rust = rust_node("rust", REDIS, &key, $mode).await;
+                let node = node_node("node", REDIS, &key, $mode).await;
+                let other = rust_node("rust2", REDIS, &key, $mode).await;
                 drive(&["sharded", &rust.url(), &node.url(), &other.url()]).await;
             }
         )*
@@ -202,9 +166,9 @@ async fn streams_mode_over_sharded_pubsub_with_node_js() {
 
 async fn streams_with_node_js(mode: &str) {
     let key = key(mode);
-    let rust = rust_in_mode("rust", &key, mode).await;
-    let node = node_in_mode("node", &key, mode).await;
-    let other = rust_in_mode("rust2", &key, mode).await;
+    let rust = rust_node("rust", REDIS, &key, mode).await;
+    let node = node_node("node", REDIS, &key, mode).await;
+    let other = rust_node("rust2", REDIS, &key, mode).await;
     drive(&[
         "streams",
         REDIS,
@@ -221,7 +185,7 @@ async fn streams_with_node_js(mode: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_mode_ignores_hostile_entries() {
     let key = key("streams-hostile");
-    let a = rust_in_mode("rust0", &key, "streams").await;
-    let b = rust_in_mode("rust1", &key, "streams").await;
+    let a = rust_node("rust0", REDIS, &key, "streams").await;
+    let b = rust_node("rust1", REDIS, &key, "streams").await;
     drive(&["streams-hostile", REDIS, &key, &a.url(), &b.url()]).await;
 }

@@ -90,14 +90,8 @@ proptest! {
         }
         net.pump();
 
-        let client_received: Vec<_> = net.client_events.iter().filter_map(|event| match event {
-            ClientEvent::Message(message) => Some(message.clone()),
-            _ => None,
-        }).collect();
-        let server_received: Vec<_> = net.server_events.iter().filter_map(|event| match event {
-            Event::Message(message) => Some(message.clone()),
-            _ => None,
-        }).collect();
+        let client_received: Vec<_> = net.client_events.iter().filter_map(client_message).collect();
+        let server_received: Vec<_> = net.server_events.iter().filter_map(server_message).collect();
         let closed = net.client.is_closed() || net.server.as_ref().is_some_and(ServerSession::is_closed);
         if closed {
             prop_assert!(server_sent.starts_with(&client_received), "{client_received:?} / {server_sent:?}");

@@ -573,3 +573,19 @@ pub(crate) const NO_EVENTS: [ClientEvent; 0] = [];
 
 pub(crate) const HANDSHAKE: &str =
     r#"{"sid":"abc","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#;
+
+/// The message a client event carries, if it is one.
+pub(crate) fn client_message(event: &ClientEvent) -> Option<Message> {
+    match event {
+        ClientEvent::Message(message) => Some(message.clone()),
+        _ => None,
+    }
+}
+
+/// The message a server event carries, if it is one.
+pub(crate) fn server_message(event: &Event) -> Option<Message> {
+    match event {
+        Event::Message(message) => Some(message.clone()),
+        _ => None,
+    }
+}

@@ -78,36 +78,13 @@ fn upgrade_moves_to_websocket_and_keeps_every_message_in_order() {
     assert_eq!(net.server().transport(), TransportKind::WebSocket);
     assert!(net.client.websocket_succeeded());
     let events = net.take_client_events();
-    assert_eq!(
-        events
-            .iter()
-            .filter(|event| **event == ClientEvent::Upgraded)
-            .count(),
-        1
-    );
-    let received: Vec<_> = events
-        .into_iter()
-        .filter_map(|event| match event {
-            ClientEvent::Message(message) => Some(message),
-            _ => None,
-        })
-        .collect();
+    let upgrades = events.iter().filter(|e| **e == ClientEvent::Upgraded);
+    assert_eq!(upgrades.count(), 1);
+    let received: Vec<_> = events.iter().filter_map(client_message).collect();
     assert_eq!(received, tally.server_sent);
     let events = net.take_server_events();
-    assert_eq!(
-        events
-            .iter()
-            .filter(|event| **event == Event::Upgraded)
-            .count(),
-        1
-    );
-    let received: Vec<_> = events
-        .into_iter()
-        .filter_map(|event| match event {
-            Event::Message(message) => Some(message),
-            _ => None,
-        })
-        .collect();
+    assert_eq!(events.iter().filter(|e| **e == Event::Upgraded).count(), 1);
+    let received: Vec<_> = events.iter().filter_map(server_message).collect();
     assert_eq!(received, tally.client_sent);
 }
 
