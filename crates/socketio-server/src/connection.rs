@@ -291,6 +291,10 @@ impl Connection {
     /// Polls the work started since the last time, then the work that waits, until
     /// nothing is ready (finishing some work may start more).
     fn run_work(&mut self, cx: &mut Context<'_>) {
+        // Called on every turn of the driver's loop; most turns have nothing to run.
+        if self.fresh.is_empty() && self.work.is_none() {
+            return;
+        }
         loop {
             let mut fresh = std::mem::take(&mut self.fresh);
             while let Some(mut work) = fresh.pop_front() {
