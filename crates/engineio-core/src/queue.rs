@@ -75,6 +75,19 @@ impl<T> InlineQueue<T> {
         }
     }
 
+    /// The element at the front, to change in place.
+    pub fn front_mut(&mut self) -> Option<&mut T> {
+        match self.first {
+            Some(ref mut first) => Some(first),
+            None => self.rest.front_mut(),
+        }
+    }
+
+    /// The elements, front to back.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.first.iter().chain(self.rest.iter())
+    }
+
     /// Takes the element at the front.
     pub fn pop_front(&mut self) -> Option<T> {
         if let Some(first) = self.first.take() {
@@ -108,7 +121,7 @@ mod tests {
         let mut seed = 7u32;
         for step in 0..2000u32 {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            match (seed >> 16) % 5 {
+            match (seed >> 16) % 6 {
                 0 | 1 => {
                     queue.push_back(step);
                     model.push_back(step);
@@ -117,8 +130,17 @@ mod tests {
                     queue.push_front(step);
                     model.push_front(step);
                 }
+                3 => {
+                    if let Some(front) = queue.front_mut() {
+                        *front += 10_000;
+                    }
+                    if let Some(front) = model.front_mut() {
+                        *front += 10_000;
+                    }
+                }
                 _ => assert_eq!(queue.pop_front(), model.pop_front()),
             }
+            assert!(queue.iter().eq(model.iter()));
             assert_eq!(queue.len(), model.len());
             assert_eq!(queue.is_empty(), model.is_empty());
         }

@@ -190,3 +190,67 @@ async fn messages_far_larger_than_the_read_buffer_arrive_whole() {
         other => panic!("expected a binary frame, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn frames_of_every_length_arrive_whole_and_in_order_between_pongs() {
+    // Lengths on both sides of each header size (126 and 65,536) and of the size up to
+    // which payloads are gathered into one write; the large ones overflow the socket's
+    // buffers (the client's receive buffer is made small), so that writes end part-way
+    // through frames.
+    let (layer, _closed) = layer(1_000_000);
+    let addr = serve_axum(layer).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
+    let (ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    match stream.next().await {
+        Some(Ok(Ws::Text(open))) => assert!(open.starts_with("0{"), "{open}"),
+        other => panic!("expected the handshake, got {other:?}"),
+    }
+    let lengths = [
+        0usize, 1, 124, 125, 126, 127, 2047, 2048, 2049, 65_534, 65_535, 65_536, 65_537, 400_000,
+        3, 999_999,
+    ];
+    let messages: Vec<Ws> = lengths
+        .iter()
+        .cycle()
+        .take(lengths.len() * 4)
+        .enumerate()
+        .map(|(i, &len)| {
+            let byte = b'a' + (i % 26) as u8;
+            if i % 2 == 0 {
+                Ws::text(format!("4{}", char::from(byte).to_string().repeat(len)))
+            } else {
+                Ws::binary(vec![byte; len])
+            }
+        })
+        .collect();
+    let expected = messages.clone();
+    let sending = tokio::spawn(async move {
+        for (i, message) in messages.into_iter().enumerate() {
+            sink.send(message).await.unwrap();
+            sink.send(Ws::Ping(vec![i as u8].into())).await.unwrap();
+        }
+        sink
+    });
+    let mut pongs = 0;
+    for want in expected {
+        let got = loop {
+            match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+                Ok(Some(Ok(Ws::Pong(_)))) => pongs += 1,
+                Ok(Some(Ok(message))) => break message,
+                other => panic!("expected a message, got {other:?}"),
+            }
+        };
+        assert_eq!(got, want);
+    }
+    let _sink = sending.await.unwrap();
+    while pongs < lengths.len() * 4 {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+            Ok(Some(Ok(Ws::Pong(_)))) => pongs += 1,
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+}

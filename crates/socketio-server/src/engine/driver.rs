@@ -13,7 +13,6 @@ use engineio_core::{
     CloseReason, DecodeError, Event, Frame, RequestError, ServerSession, Transmit, TransportError,
     TransportKind,
 };
-use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -21,7 +20,7 @@ use tracing::Instrument;
 use super::{
     EngineConfig, EngineConnection, EngineSocket, Shared,
     outbox::Outgoing,
-    websocket::{WsStream, accept_stream, from_ws_message, to_ws_message},
+    websocket::{WsConn, accept_stream},
 };
 
 /// What the HTTP side asks of a session's driver.
@@ -63,14 +62,12 @@ pub(super) struct Driver {
     commands: Vec<Command>,
     /// A transmit that could not be carried out without waiting.
     unsent: Option<Transmit>,
-    /// Whether frames were written to the WebSocket since its last flush.
-    ws_dirty: bool,
     /// Whether the application's request to close was handed to the session.
     close_taken: bool,
     /// Whether the outgoing queue was found closed and empty.
     queue_closed: bool,
     pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>>,
-    ws: Option<WsStream>,
+    ws: Option<WsConn>,
     pending_ws: Option<OnUpgrade>,
     /// The connection of a session that starts on a WebSocket, until it has switched
     /// protocols.
@@ -96,7 +93,6 @@ impl Driver {
             connection: None,
             commands: Vec::new(),
             unsent: None,
-            ws_dirty: false,
             close_taken: false,
             queue_closed: false,
             pending_poll: None,
@@ -160,12 +156,10 @@ impl Driver {
                     }
                     // A closed queue is ready for good: the branch is off once it has been
                     // seen closed, as the close request's below.
-                    open = std::future::poll_fn(|cx| self.socket.outbox().poll_ready(cx)),
+                    open = std::future::poll_fn(|cx| take_messages(cx, &self.socket, &mut self.session)),
                         if accept_messages && !self.queue_closed =>
                     {
-                        if open {
-                            self.take_messages();
-                        } else {
+                        if !open {
                             self.queue_closed = true;
                             self.session.close(CloseReason::ForcedClose, now());
                         }
@@ -205,7 +199,8 @@ impl Driver {
             }
             self.shared.remove(self.socket.sid());
             if let Some(ws) = self.ws.take() {
-                let closing = Box::pin(close_websocket(ws));
+                let limit = self.session.config().ping_timeout;
+                let closing = Box::pin(close_websocket(ws, limit));
                 closing.await;
             }
             // Answer what the HTTP side still asks, then let the connection finish its work.
@@ -214,24 +209,6 @@ impl Driver {
                 std::future::poll_fn(|cx| connection.poll_work(cx)).await;
             }
         }
-    }
-
-    /// Hands what is queued, up to a batch, to the session.
-    fn take_messages(&mut self) {
-        let session = &mut self.session;
-        self.socket.outbox().take(MESSAGE_BATCH, |message| {
-            if session.is_send_buffer_full() {
-                return Some(message);
-            }
-            let sent = match message {
-                Outgoing::Message(message) => session.send(message),
-                Outgoing::FramedText(framed) => session.send_framed_text(framed),
-            };
-            if let Err(err) = sent {
-                tracing::debug!(%err, "message dropped: session no longer accepts sends");
-            }
-            None
-        });
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -298,14 +275,15 @@ impl Driver {
         }
     }
 
-    async fn handle_upgraded(&mut self, upgraded: Option<WsStream>) {
+    async fn handle_upgraded(&mut self, upgraded: Option<WsConn>) {
         self.pending_ws = None;
-        let Some(mut ws) = upgraded else { return };
+        let Some(ws) = upgraded else { return };
         match self.session.handle_ws_open(now()) {
             Ok(()) => self.ws = Some(ws),
             Err(err) => {
                 tracing::debug!(%err, "websocket refused");
-                let _ = ws.close(None).await;
+                let limit = self.session.config().ping_timeout;
+                close_websocket(ws, limit).await;
             }
         }
     }
@@ -338,29 +316,14 @@ impl Driver {
     }
 
     /// Carries out the session's transmits while none has to wait; `true` when one
-    /// has (it is kept in `unsent`) or a flush is pending.
+    /// has (it is kept in `unsent`) or frames are still to be written.
     fn write_ready(&mut self, cx: &mut Context<'_>) -> bool {
         while let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) {
             match transmit {
                 Transmit::Poll(body) => self.answer_poll(body),
                 Transmit::WebSocket(frame) => {
-                    let Some(ws) = self.ws.as_mut() else {
-                        continue;
-                    };
-                    let sent = match ws.poll_ready_unpin(cx) {
-                        Poll::Pending => {
-                            self.unsent = Some(Transmit::WebSocket(frame));
-                            return true;
-                        }
-                        Poll::Ready(ready) => {
-                            ready.and_then(|()| ws.start_send_unpin(to_ws_message(frame)))
-                        }
-                    };
-                    match sent {
-                        Ok(()) => self.ws_dirty = true,
-                        Err(_) => {
-                            self.after_write(Written::Failed(TransportError::WebSocket));
-                        }
+                    if let Some(ws) = self.ws.as_mut() {
+                        ws.queue(frame);
                     }
                 }
                 other @ Transmit::CloseWebSocket => {
@@ -370,20 +333,14 @@ impl Driver {
                 _ => {}
             }
         }
-        if !self.ws_dirty {
-            return false;
-        }
         let Some(ws) = self.ws.as_mut() else {
-            self.ws_dirty = false;
             return false;
         };
-        match ws.poll_flush_unpin(cx) {
+        match ws.poll_write(cx) {
             Poll::Pending => true,
-            Poll::Ready(flushed) => {
-                self.ws_dirty = false;
-                if flushed.is_err() {
-                    self.after_write(Written::Failed(TransportError::WebSocket));
-                }
+            Poll::Ready(Ok(())) => false,
+            Poll::Ready(Err(err)) => {
+                self.after_write(Written::Failed(err));
                 false
             }
         }
@@ -393,30 +350,34 @@ impl Driver {
     /// the limits of [`guarded`].
     async fn write_waiting(&mut self) {
         let limit = self.session.config().ping_timeout;
-        while let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) {
+        loop {
+            if let Some(ws) = self.ws.as_mut()
+                && ws.has_backlog()
+            {
+                let written = guarded(
+                    &self.socket,
+                    limit,
+                    std::future::poll_fn(|cx| ws.poll_write(cx)),
+                )
+                .await;
+                self.after_write(written);
+            }
+            let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) else {
+                break;
+            };
             match transmit {
                 Transmit::Poll(body) => self.answer_poll(body),
                 Transmit::WebSocket(frame) => {
                     if let Some(ws) = self.ws.as_mut() {
-                        let written =
-                            guarded(&self.socket, limit, ws.feed(to_ws_message(frame))).await;
-                        self.ws_dirty = self.after_write(written) || self.ws_dirty;
+                        ws.queue(frame);
                     }
                 }
                 Transmit::CloseWebSocket => {
                     if let Some(mut ws) = self.ws.take() {
-                        let _ = guarded(&self.socket, limit, ws.close(None)).await;
+                        let _ = guarded(&self.socket, limit, ws.close()).await;
                     }
-                    self.ws_dirty = false;
                 }
                 _ => {}
-            }
-        }
-        if self.ws_dirty {
-            self.ws_dirty = false;
-            if let Some(ws) = self.ws.as_mut() {
-                let flushed = guarded(&self.socket, limit, ws.flush()).await;
-                self.after_write(flushed);
             }
         }
     }
@@ -457,6 +418,28 @@ impl Driver {
 }
 
 /// Lets the connection make progress on its own futures; never completes.
+/// Hands what is queued, up to a batch, to the session; `false` once the queue is closed
+/// and empty.
+fn take_messages(
+    cx: &mut Context<'_>,
+    socket: &EngineSocket,
+    session: &mut ServerSession,
+) -> Poll<bool> {
+    socket.outbox().poll_take(cx, MESSAGE_BATCH, |message| {
+        if session.is_send_buffer_full() {
+            return Some(message);
+        }
+        let sent = match message {
+            Outgoing::Message(message) => session.send(message),
+            Outgoing::FramedText(framed) => session.send_framed_text(framed),
+        };
+        if let Err(err) = sent {
+            tracing::debug!(%err, "message dropped: session no longer accepts sends");
+        }
+        None
+    })
+}
+
 async fn poll_work(connection: &mut Option<Box<dyn EngineConnection>>) {
     std::future::poll_fn(|cx| {
         if let Some(connection) = connection.as_mut() {
@@ -511,26 +494,16 @@ async fn guarded<E>(
     .await
 }
 
-async fn close_websocket(mut ws: WsStream) {
-    let _ = ws.close(None).await;
+/// Closes a session's WebSocket, giving up after `limit` on a client that does not read.
+async fn close_websocket(mut ws: WsConn, limit: std::time::Duration) {
+    let _ = tokio::time::timeout(limit, ws.close()).await;
 }
 
-async fn next_frame(ws: &mut Option<WsStream>) -> Option<Result<Frame, TransportError>> {
-    let ws = ws.as_mut()?;
-    loop {
-        match ws.next().await? {
-            Ok(message) => match from_ws_message(message) {
-                Ok(Some(frame)) => return Some(Ok(frame)),
-                // WebSocket-level ping / pong: tungstenite answers pings itself.
-                Ok(None) => {}
-                Err(()) => return None,
-            },
-            Err(err) => return Some(Err(super::websocket::transport_error(&err))),
-        }
-    }
+async fn next_frame(ws: &mut Option<WsConn>) -> Option<Result<Frame, TransportError>> {
+    ws.as_mut()?.next_frame().await
 }
 
-async fn wait_upgrade(pending: &mut Option<OnUpgrade>, config: &EngineConfig) -> Option<WsStream> {
+async fn wait_upgrade(pending: &mut Option<OnUpgrade>, config: &EngineConfig) -> Option<WsConn> {
     let on_upgrade = pending.as_mut()?;
     match on_upgrade.await {
         Ok(upgraded) => Some(accept_stream(upgraded, config).await),

@@ -128,30 +128,28 @@ impl Outbox {
         }
     }
 
-    /// Ready with `true` when messages wait, with `false` when none do and the queue is
-    /// closed; otherwise registers the driver's waker.
-    pub(super) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
-        let Ok(state) = self.state.lock() else {
-            return Poll::Ready(false);
-        };
-        if !state.queue.is_empty() {
-            return Poll::Ready(true);
-        }
-        if state.closed {
-            return Poll::Ready(false);
-        }
-        // Producers wake the driver when they find the queue empty, under the same lock
-        // as this check: registering before letting it go cannot miss them.
-        self.driver.register(cx.waker());
-        Poll::Pending
-    }
-
-    /// Hands up to `max` queued messages to `each`, in order, until it gives one back:
-    /// that one stays first in the queue.
-    pub(super) fn take(&self, max: usize, mut each: impl FnMut(Outgoing) -> Option<Outgoing>) {
+    /// Hands up to `max` queued messages to `each`, in order, until it gives one back
+    /// (that one stays first in the queue): ready with `true` when there were some, with
+    /// `false` when there were none and the queue is closed; otherwise registers the
+    /// driver's waker. One lock does it all.
+    pub(super) fn poll_take(
+        &self,
+        cx: &mut Context<'_>,
+        max: usize,
+        mut each: impl FnMut(Outgoing) -> Option<Outgoing>,
+    ) -> Poll<bool> {
         let Ok(mut state) = self.state.lock() else {
-            return;
+            return Poll::Ready(false);
         };
+        if state.queue.is_empty() {
+            if state.closed {
+                return Poll::Ready(false);
+            }
+            // Producers wake the driver when they find the queue empty, under the same
+            // lock as this check: registering before letting it go cannot miss them.
+            self.driver.register(cx.waker());
+            return Poll::Pending;
+        }
         for _ in 0..max {
             let Some(message) = state.queue.pop_front() else {
                 break;
@@ -166,6 +164,7 @@ impl Outbox {
         if waiting {
             self.room.notify_waiters();
         }
+        Poll::Ready(true)
     }
 
     /// Refuses further messages; those queued can still be taken.

@@ -1,23 +1,26 @@
-//! The WebSocket transport: the HTTP upgrade, and frames to and from tungstenite.
+//! The WebSocket transport: the HTTP upgrade, reading frames with tungstenite, and
+//! writing them to the connection directly.
 
-use bytes::Bytes;
+use std::{
+    io::IoSlice,
+    pin::Pin,
+    task::{Context, Poll, ready},
+};
+
+use bytes::{Buf, Bytes};
 use bytestring::ByteString;
-use engineio_core::{Frame, TransportError};
+use engineio_core::{Frame, InlineQueue, TransportError};
+use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWrite;
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{
         self, Message as WsMessage,
         error::CapacityError,
         handshake::derive_accept_key,
-        protocol::{
-            Role, WebSocketConfig,
-            frame::{
-                Frame as WsFrame,
-                coding::{Data, OpCode},
-            },
-        },
+        protocol::{Role, WebSocketConfig},
     },
 };
 
@@ -25,6 +28,229 @@ use super::EngineConfig;
 
 /// A server-side WebSocket over an upgraded HTTP connection.
 pub(super) type WsStream = WebSocketStream<TokioIo<Upgraded>>;
+
+/// At most this many slices go to one vectored write.
+const MAX_SLICES: usize = 32;
+
+/// Payloads up to this size are copied next to their headers into the gathering buffer.
+const COPY_MAX: usize = 2048;
+
+/// A write gathers frames until this many bytes are gathered.
+const GATHER_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// The gathering buffer of the sessions that write on this thread: at most
+    /// `GATHER_MAX + COPY_MAX` and a header.
+    static GATHER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A session's WebSocket.
+///
+/// tungstenite reads, answers pings and closes. Data frames are written to the connection
+/// directly: a server's frames are not masked, so a frame is its header followed by the
+/// payload as it is, and the header and the (shared) payload go out in one vectored write
+/// without being copied into tungstenite's buffer. Frames go out whole and in order; the
+/// two writers meet only at frame boundaries (see [`poll_write`](Self::poll_write)).
+pub(super) struct WsConn {
+    stream: WsStream,
+    /// Frames not yet (all) written, oldest first; the first may be partly written.
+    backlog: InlineQueue<RawFrame>,
+    /// Whether tungstenite may hold output of its own (a pong it owes, or part of one),
+    /// which must go out before the next frame of ours.
+    own_output: bool,
+}
+
+/// A data frame as it goes out: what is left of its header, then of its payload.
+struct RawFrame {
+    head: [u8; 10],
+    /// The part of `head` still to write.
+    start: u8,
+    end: u8,
+    payload: Bytes,
+}
+
+impl RawFrame {
+    fn new(opcode: u8, payload: Bytes) -> Self {
+        // FIN and the opcode, then the length; a server's frames carry no mask.
+        let first = 0x80 | opcode;
+        let len = payload.len();
+        let (head, end) = match u16::try_from(len) {
+            Ok(short) if short < 126 => ([first, short as u8, 0, 0, 0, 0, 0, 0, 0, 0], 2),
+            Ok(medium) => {
+                let [a, b] = medium.to_be_bytes();
+                ([first, 126, a, b, 0, 0, 0, 0, 0, 0], 4)
+            }
+            Err(_) => {
+                let [a, b, c, d, e, f, g, h] = (len as u64).to_be_bytes();
+                ([first, 127, a, b, c, d, e, f, g, h], 10)
+            }
+        };
+        Self {
+            head,
+            start: 0,
+            end,
+            payload,
+        }
+    }
+
+    fn head(&self) -> &[u8] {
+        self.head
+            .get(usize::from(self.start)..usize::from(self.end))
+            .unwrap_or_default()
+    }
+
+    /// Counts `written` bytes out; what is left of them past this frame.
+    fn advance(&mut self, written: usize) -> usize {
+        let head = self.head().len();
+        if written < head {
+            // Less than the header's length, which is at most 10.
+            self.start += written as u8;
+            return 0;
+        }
+        self.start = self.end;
+        let written = written - head;
+        let payload = written.min(self.payload.len());
+        self.payload.advance(payload);
+        written - payload
+    }
+
+    fn is_done(&self) -> bool {
+        self.start == self.end && self.payload.is_empty()
+    }
+}
+
+impl WsConn {
+    fn new(stream: WsStream) -> Self {
+        Self {
+            stream,
+            backlog: InlineQueue::new(),
+            own_output: false,
+        }
+    }
+
+    /// Queues a frame; [`poll_write`](Self::poll_write) sends it.
+    pub(super) fn queue(&mut self, frame: Frame) {
+        self.backlog.push_back(match frame {
+            Frame::Text(text) => RawFrame::new(0x1, text.into_bytes()),
+            Frame::Binary(data) => RawFrame::new(0x2, data),
+        });
+    }
+
+    /// Whether frames wait to be written.
+    pub(super) fn has_backlog(&self) -> bool {
+        !self.backlog.is_empty()
+    }
+
+    /// Writes what tungstenite owes, then the queued frames; ready once all are out.
+    pub(super) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+        if self.own_output {
+            ready!(self.stream.poll_flush_unpin(cx)).map_err(|_| TransportError::WebSocket)?;
+            self.own_output = false;
+        }
+        while !self.backlog.is_empty() {
+            let mut written = ready!(self.poll_write_some(cx))?;
+            if written == 0 {
+                return Poll::Ready(Err(TransportError::WebSocket));
+            }
+            while written > 0 {
+                let Some(frame) = self.backlog.front_mut() else {
+                    break;
+                };
+                written = frame.advance(written);
+                if frame.is_done() {
+                    self.backlog.pop_front();
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// One vectored write of the frames at the front of the backlog: small ones are
+    /// gathered in a buffer of the thread's (a write of many tiny slices costs the kernel
+    /// more than copying them), large payloads go as slices of their own.
+    fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, TransportError>> {
+        /// A run of the gathering buffer, or a payload written from where it is.
+        enum Part<'a> {
+            Gathered(usize, usize),
+            Payload(&'a [u8]),
+        }
+        GATHER.with_borrow_mut(|gather| {
+            gather.clear();
+            let mut parts: [Part<'_>; MAX_SLICES] = [const { Part::Gathered(0, 0) }; MAX_SLICES];
+            let mut count = 0;
+            let mut push = |count: &mut usize, part| {
+                if let Some(slot) = parts.get_mut(*count) {
+                    *slot = part;
+                    *count += 1;
+                }
+            };
+            let mut run = 0;
+            for frame in self.backlog.iter() {
+                // A frame adds at most two parts, and one more may close the run.
+                if count + 3 > MAX_SLICES || gather.len() >= GATHER_MAX {
+                    break;
+                }
+                gather.extend_from_slice(frame.head());
+                if frame.payload.len() <= COPY_MAX {
+                    gather.extend_from_slice(&frame.payload);
+                    continue;
+                }
+                if run < gather.len() {
+                    push(&mut count, Part::Gathered(run, gather.len()));
+                }
+                push(&mut count, Part::Payload(&frame.payload));
+                run = gather.len();
+            }
+            if run < gather.len() {
+                push(&mut count, Part::Gathered(run, gather.len()));
+            }
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            for (slice, part) in slices.iter_mut().zip(parts.iter().take(count)) {
+                *slice = IoSlice::new(match *part {
+                    Part::Gathered(start, end) => gather.get(start..end).unwrap_or_default(),
+                    Part::Payload(payload) => payload,
+                });
+            }
+            let slices = slices.get(..count).unwrap_or_default();
+            let io = Pin::new(self.stream.get_mut());
+            // One slice, the usual case, is a plain write: the kernel's path for it is
+            // shorter.
+            let written = match slices {
+                [one] => io.poll_write(cx, one),
+                slices => io.poll_write_vectored(cx, slices),
+            };
+            written.map_err(|_| TransportError::WebSocket)
+        })
+    }
+
+    /// The next Engine.IO frame from the client: `None` once it closed the WebSocket.
+    pub(super) async fn next_frame(&mut self) -> Option<Result<Frame, TransportError>> {
+        loop {
+            match self.stream.next().await? {
+                Ok(message) => {
+                    // tungstenite answers a ping itself, on its next read or write: from
+                    // now on it may have output of its own.
+                    self.own_output |= matches!(message, WsMessage::Ping(_));
+                    match from_ws_message(message) {
+                        Ok(Some(frame)) => return Some(Ok(frame)),
+                        Ok(None) => {}
+                        Err(()) => return None,
+                    }
+                }
+                Err(err) => return Some(Err(transport_error(&err))),
+            }
+        }
+    }
+
+    /// Writes the queued frames, then closes the WebSocket.
+    pub(super) async fn close(&mut self) -> Result<(), TransportError> {
+        std::future::poll_fn(|cx| self.poll_write(cx)).await?;
+        self.stream
+            .close(None)
+            .await
+            .map_err(|_| TransportError::WebSocket)
+    }
+}
 
 /// Checks a WebSocket upgrade request and builds its `101 Switching Protocols`
 /// response, or says why the request is not a valid upgrade.
@@ -67,18 +293,21 @@ pub(super) fn switching_protocols(
 }
 
 /// Wraps an upgraded connection in a WebSocket with the server's limits.
-pub(super) async fn accept_stream(upgraded: Upgraded, config: &EngineConfig) -> WsStream {
+pub(super) async fn accept_stream(upgraded: Upgraded, config: &EngineConfig) -> WsConn {
     let max = Some(config.session.max_payload);
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(config.ws_read_buffer)
         .max_message_size(max)
         .max_frame_size(max);
-    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config)).await
+    WsConn::new(
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
+            .await,
+    )
 }
 
 /// The Engine.IO frame in a WebSocket message: `Ok(None)` for control frames,
 /// `Err(())` for the close frame.
-pub(super) fn from_ws_message(message: WsMessage) -> Result<Option<Frame>, ()> {
+fn from_ws_message(message: WsMessage) -> Result<Option<Frame>, ()> {
     Ok(match message {
         WsMessage::Text(text) => {
             // tungstenite has validated the text already; this checks it once more
@@ -92,22 +321,8 @@ pub(super) fn from_ws_message(message: WsMessage) -> Result<Option<Frame>, ()> {
     })
 }
 
-/// The WebSocket message that carries an Engine.IO frame.
-pub(super) fn to_ws_message(frame: Frame) -> WsMessage {
-    match frame {
-        // Sent as a ready-made text frame: `Message::Text` would want the text as
-        // tungstenite's string type, and converting checks the UTF-8 once more.
-        Frame::Text(text) => WsMessage::Frame(WsFrame::message(
-            text.into_bytes(),
-            OpCode::Data(Data::Text),
-            true,
-        )),
-        Frame::Binary(data) => WsMessage::Binary(data),
-    }
-}
-
 /// How a WebSocket read error ends the session.
-pub(super) fn transport_error(err: &tungstenite::Error) -> TransportError {
+fn transport_error(err: &tungstenite::Error) -> TransportError {
     match err {
         tungstenite::Error::Capacity(
             CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders,
