@@ -2,6 +2,9 @@
 
 use std::collections::VecDeque;
 
+/// The room a queue's buffer starts with.
+const BURST: usize = 15;
+
 /// A FIFO queue that holds its first element inline and the others in a buffer that it
 /// frees when it is drained.
 ///
@@ -64,6 +67,11 @@ impl<T> InlineQueue<T> {
         if self.first.is_none() && self.rest.is_empty() {
             self.first = Some(value);
         } else {
+            if self.rest.capacity() == 0 {
+                // A burst has begun: room for a few from the start, rather than growing
+                // through every small size.
+                self.rest.reserve(BURST);
+            }
             self.rest.push_back(value);
         }
     }

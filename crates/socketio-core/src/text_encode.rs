@@ -81,6 +81,15 @@ fn json_err(e: serde_json::Error) -> EncodeError {
 
 /// Writes `s` as a JSON string.
 pub(crate) fn write_json_str(out: &mut BytesMut, s: &str) -> Result<(), EncodeError> {
+    // Most strings here (event names, namespaces) have nothing to escape: JSON escapes
+    // only quotes, backslashes and control characters, and writes the rest as it is.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.put_u8(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.put_u8(b'"');
+        return Ok(());
+    }
     serde_json::to_writer(out.writer(), s).map_err(json_err)
 }
 
@@ -346,4 +355,29 @@ pub(crate) fn encode_ack<T: Serialize + ?Sized>(
         mark_binary(out, start, attachments.len());
         Ok(attachments)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        let mut strings: Vec<String> = (0u8..128).map(|b| format!("a{}b", char::from(b))).collect();
+        strings.extend(
+            ["", "echo", "é€😀", "\u{7f}", "\u{2028}", "a\"b\\c\nd"]
+                .iter()
+                .map(|s| (*s).to_owned()),
+        );
+        for s in strings {
+            let mut out = BytesMut::new();
+            write_json_str(&mut out, &s).unwrap();
+            assert_eq!(
+                &out[..],
+                serde_json::to_string(&s).unwrap().as_bytes(),
+                "{s:?}"
+            );
+        }
+    }
 }

@@ -96,8 +96,11 @@ impl ServerParser {
 
     /// Where a packet is encoded: in a text protocol, after the Engine.IO message type,
     /// so that the packet is framed once however many sessions it goes to.
+    ///
+    /// Room for a small packet from the start: most are, and growing the buffer from
+    /// nothing takes several reallocations.
     fn buffer(&self) -> BytesMut {
-        let mut out = BytesMut::new();
+        let mut out = BytesMut::with_capacity(128);
         if self.0.message_kind() == MessageKind::Text {
             out.extend_from_slice(b"4");
         }

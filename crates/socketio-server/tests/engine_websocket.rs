@@ -26,8 +26,23 @@ impl EngineHandler for Echo {
 
 struct EchoConnection(EngineSocket, mpsc::UnboundedSender<(String, CloseReason)>);
 
+/// The lengths of the messages of a burst, in turn.
+const BURST_LENGTHS: [usize; 7] = [0, 5, 125, 126, 3000, 70_000, 9];
+
 impl EngineConnection for EchoConnection {
     fn on_message(&mut self, message: Message) {
+        // `burst N` asks for N messages at once, numbered, of the lengths above.
+        if let Message::Text(text) = &message
+            && let Some(count) = text.strip_prefix("burst ")
+        {
+            for n in 0..count.parse::<usize>().unwrap() {
+                let len = BURST_LENGTHS[n % BURST_LENGTHS.len()];
+                self.0
+                    .send(Message::Text(format!("{n}:{}", "b".repeat(len)).into()))
+                    .unwrap();
+            }
+            return;
+        }
         self.0.send(message).unwrap();
     }
     fn on_close(&mut self, reason: CloseReason) {
@@ -69,11 +84,26 @@ async fn connect(addr: SocketAddr) -> (Client, String) {
     (ws, handshake["sid"].as_str().unwrap().to_owned())
 }
 
-async fn next_text(ws: &mut Client) -> String {
+async fn next_text<S>(ws: &mut WebSocketStream<S>) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
         Ok(Some(Ok(Ws::Text(text)))) => text.to_string(),
         other => panic!("expected a text frame, got {other:?}"),
     }
+}
+
+/// Opens a WebSocket-only session over a connection with a small receive buffer, so that
+/// the server's writes of anything large end part-way.
+async fn connect_reading_slowly(addr: SocketAddr) -> WebSocketStream<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    assert!(next_text(&mut ws).await.starts_with("0{"));
+    ws
 }
 
 #[tokio::test]
@@ -199,16 +229,7 @@ async fn frames_of_every_length_arrive_whole_and_in_order_between_pongs() {
     // through frames.
     let (layer, _closed) = layer(1_000_000);
     let addr = serve_axum(layer).await;
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
-    let (ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
-    let (mut sink, mut stream) = ws.split();
-    match stream.next().await {
-        Some(Ok(Ws::Text(open))) => assert!(open.starts_with("0{"), "{open}"),
-        other => panic!("expected the handshake, got {other:?}"),
-    }
+    let (mut sink, mut stream) = connect_reading_slowly(addr).await.split();
     let lengths = [
         0usize, 1, 124, 125, 126, 127, 2047, 2048, 2049, 65_534, 65_535, 65_536, 65_537, 400_000,
         3, 999_999,
@@ -252,5 +273,23 @@ async fn frames_of_every_length_arrive_whole_and_in_order_between_pongs() {
             Ok(Some(Ok(Ws::Pong(_)))) => pongs += 1,
             other => panic!("expected a pong, got {other:?}"),
         }
+    }
+}
+
+#[tokio::test]
+async fn a_burst_queued_at_once_arrives_whole_and_in_order_through_partial_writes() {
+    // Far more messages than one write takes, large ones among them, to a client with a
+    // small receive buffer: the server writes a little at a time.
+    const COUNT: usize = 300;
+    let (layer, _closed) = layer(1000);
+    let addr = serve_axum(layer).await;
+    let mut ws = connect_reading_slowly(addr).await;
+    ws.send(Ws::text(format!("4burst {COUNT}"))).await.unwrap();
+    for n in 0..COUNT {
+        let len = BURST_LENGTHS[n % BURST_LENGTHS.len()];
+        assert_eq!(
+            next_text(&mut ws).await,
+            format!("4{n}:{}", "b".repeat(len))
+        );
     }
 }

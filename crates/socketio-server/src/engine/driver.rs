@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::{
     EngineConfig, EngineConnection, EngineSocket, Shared,
     outbox::Outgoing,
-    websocket::{WsConn, accept_stream},
+    websocket::{FrameBatch, RawFrame, WsConn, accept_stream},
 };
 
 /// What the HTTP side asks of a session's driver.
@@ -60,8 +60,9 @@ pub(super) struct Driver {
     connection: Option<Box<dyn EngineConnection>>,
     /// Commands taken from the socket's mailbox, handled in order.
     commands: Vec<Command>,
-    /// A transmit that could not be carried out without waiting.
-    unsent: Option<Transmit>,
+    /// Whether the session asked to close the WebSocket, and that waits for the frames
+    /// before it to be written.
+    close_pending: bool,
     /// Whether the application's request to close was handed to the session.
     close_taken: bool,
     /// Whether the outgoing queue was found closed and empty.
@@ -92,7 +93,7 @@ impl Driver {
             socket,
             connection: None,
             commands: Vec::new(),
-            unsent: None,
+            close_pending: false,
             close_taken: false,
             queue_closed: false,
             pending_poll: None,
@@ -316,27 +317,40 @@ impl Driver {
     }
 
     /// Carries out the session's transmits while none has to wait; `true` when one
-    /// has (it is kept in `unsent`) or frames are still to be written.
+    /// has to (a close, or frames still to be written).
     fn write_ready(&mut self, cx: &mut Context<'_>) -> bool {
-        while let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) {
+        let mut frames = FrameBatch::new();
+        let mut blocked = self.close_pending;
+        while !blocked {
+            let Some(transmit) = self.session.poll_transmit() else {
+                break;
+            };
             match transmit {
                 Transmit::Poll(body) => self.answer_poll(body),
-                Transmit::WebSocket(frame) => {
-                    if let Some(ws) = self.ws.as_mut() {
-                        ws.queue(frame);
+                Transmit::WebSocket(frame) if self.ws.is_some() => {
+                    if frames.is_full() {
+                        blocked = self.write_frames(cx, &mut frames);
                     }
+                    // Written or kept, the batch is empty now, unless the WebSocket
+                    // just failed: then the frame has nowhere to go.
+                    let _ = frames.push(RawFrame::from(frame));
                 }
-                other @ Transmit::CloseWebSocket => {
-                    self.unsent = Some(other);
-                    return true;
+                Transmit::CloseWebSocket => {
+                    self.close_pending = true;
+                    blocked = true;
                 }
                 _ => {}
             }
         }
+        self.write_frames(cx, &mut frames) || blocked
+    }
+
+    /// Writes `frames`, or keeps them for later; `true` when they must wait.
+    fn write_frames(&mut self, cx: &mut Context<'_>, frames: &mut FrameBatch) -> bool {
         let Some(ws) = self.ws.as_mut() else {
             return false;
         };
-        match ws.poll_write(cx) {
+        match ws.poll_write(cx, frames) {
             Poll::Pending => true,
             Poll::Ready(Ok(())) => false,
             Poll::Ready(Err(err)) => {
@@ -354,22 +368,28 @@ impl Driver {
             if let Some(ws) = self.ws.as_mut()
                 && ws.has_backlog()
             {
-                let written = guarded(
-                    &self.socket,
-                    limit,
-                    std::future::poll_fn(|cx| ws.poll_write(cx)),
-                )
-                .await;
+                let mut none = FrameBatch::new();
+                let write = std::future::poll_fn(|cx| ws.poll_write(cx, &mut none));
+                let written = guarded(&self.socket, limit, write).await;
                 self.after_write(written);
             }
-            let Some(transmit) = self.unsent.take().or_else(|| self.session.poll_transmit()) else {
-                break;
+            let transmit = if std::mem::take(&mut self.close_pending) {
+                Transmit::CloseWebSocket
+            } else {
+                let Some(transmit) = self.session.poll_transmit() else {
+                    break;
+                };
+                transmit
             };
             match transmit {
                 Transmit::Poll(body) => self.answer_poll(body),
                 Transmit::WebSocket(frame) => {
                     if let Some(ws) = self.ws.as_mut() {
-                        ws.queue(frame);
+                        let mut frames = FrameBatch::new();
+                        let _ = frames.push(RawFrame::from(frame));
+                        let write = std::future::poll_fn(|cx| ws.poll_write(cx, &mut frames));
+                        let written = guarded(&self.socket, limit, write).await;
+                        self.after_write(written);
                     }
                 }
                 Transmit::CloseWebSocket => {

@@ -48,33 +48,55 @@ thread_local! {
 ///
 /// tungstenite reads, answers pings and closes. Data frames are written to the connection
 /// directly: a server's frames are not masked, so a frame is its header followed by the
-/// payload as it is, and the header and the (shared) payload go out in one vectored write
-/// without being copied into tungstenite's buffer. Frames go out whole and in order; the
-/// two writers meet only at frame boundaries (see [`poll_write`](Self::poll_write)).
+/// payload as it is, and the header and the (shared) payload go out in one write without
+/// passing through tungstenite's buffer. Frames go out whole and in order; the two
+/// writers meet only at frame boundaries (see [`poll_write`](Self::poll_write)).
 pub(super) struct WsConn {
     stream: WsStream,
-    /// Frames not yet (all) written, oldest first; the first may be partly written.
-    backlog: InlineQueue<RawFrame>,
+    /// Frames that could not be written at once, oldest first; the first may be partly
+    /// written. Boxed, and only while there are some: most writes complete at once, and
+    /// the server keeps one of these per connection.
+    backlog: Option<Box<InlineQueue<RawFrame>>>,
     /// Whether tungstenite may hold output of its own (a pong it owes, or part of one),
     /// which must go out before the next frame of ours.
     own_output: bool,
 }
 
 /// A data frame as it goes out: what is left of its header, then of its payload.
-struct RawFrame {
-    head: [u8; 10],
-    /// The part of `head` still to write.
-    start: u8,
-    end: u8,
+pub(super) struct RawFrame {
     payload: Bytes,
+    opcode: u8,
+    /// How much of the header is written; `u8::MAX` once all of it is.
+    head_written: u8,
+}
+
+impl From<Frame> for RawFrame {
+    fn from(frame: Frame) -> Self {
+        let (opcode, payload) = match frame {
+            Frame::Text(text) => (0x1, text.into_bytes()),
+            Frame::Binary(data) => (0x2, data),
+        };
+        Self {
+            payload,
+            opcode,
+            head_written: 0,
+        }
+    }
+}
+
+/// A frame's header: FIN and the opcode, then the length (a server's frames carry no mask).
+struct Head {
+    bytes: [u8; 10],
+    len: u8,
 }
 
 impl RawFrame {
-    fn new(opcode: u8, payload: Bytes) -> Self {
-        // FIN and the opcode, then the length; a server's frames carry no mask.
-        let first = 0x80 | opcode;
-        let len = payload.len();
-        let (head, end) = match u16::try_from(len) {
+    /// The whole header; meaningful while some of it is still to write, when the payload
+    /// has its whole length.
+    fn full_head(&self) -> Head {
+        let first = 0x80 | self.opcode;
+        let len = self.payload.len();
+        let (bytes, len) = match u16::try_from(len) {
             Ok(short) if short < 126 => ([first, short as u8, 0, 0, 0, 0, 0, 0, 0, 0], 2),
             Ok(medium) => {
                 let [a, b] = medium.to_be_bytes();
@@ -85,29 +107,21 @@ impl RawFrame {
                 ([first, 127, a, b, c, d, e, f, g, h], 10)
             }
         };
-        Self {
-            head,
-            start: 0,
-            end,
-            payload,
-        }
-    }
-
-    fn head(&self) -> &[u8] {
-        self.head
-            .get(usize::from(self.start)..usize::from(self.end))
-            .unwrap_or_default()
+        Head { bytes, len }
     }
 
     /// Counts `written` bytes out; what is left of them past this frame.
     fn advance(&mut self, written: usize) -> usize {
-        let head = self.head().len();
+        let head = match self.head_written {
+            u8::MAX => 0,
+            done => usize::from(self.full_head().len.saturating_sub(done)),
+        };
         if written < head {
             // Less than the header's length, which is at most 10.
-            self.start += written as u8;
+            self.head_written += written as u8;
             return 0;
         }
-        self.start = self.end;
+        self.head_written = u8::MAX;
         let written = written - head;
         let payload = written.min(self.payload.len());
         self.payload.advance(payload);
@@ -115,7 +129,7 @@ impl RawFrame {
     }
 
     fn is_done(&self) -> bool {
-        self.start == self.end && self.payload.is_empty()
+        self.head_written == u8::MAX && self.payload.is_empty()
     }
 }
 
@@ -123,104 +137,55 @@ impl WsConn {
     fn new(stream: WsStream) -> Self {
         Self {
             stream,
-            backlog: InlineQueue::new(),
+            backlog: None,
             own_output: false,
         }
     }
 
-    /// Queues a frame; [`poll_write`](Self::poll_write) sends it.
-    pub(super) fn queue(&mut self, frame: Frame) {
-        self.backlog.push_back(match frame {
-            Frame::Text(text) => RawFrame::new(0x1, text.into_bytes()),
-            Frame::Binary(data) => RawFrame::new(0x2, data),
-        });
-    }
-
     /// Whether frames wait to be written.
     pub(super) fn has_backlog(&self) -> bool {
-        !self.backlog.is_empty()
+        self.backlog.is_some()
     }
 
-    /// Writes what tungstenite owes, then the queued frames; ready once all are out.
-    pub(super) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+    /// Writes what tungstenite owes, what waits from earlier calls, then `frames`; ready
+    /// once all are out. `frames` is left empty: what could not be written waits for the
+    /// next call.
+    pub(super) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        frames: &mut FrameBatch,
+    ) -> Poll<Result<(), TransportError>> {
         if self.own_output {
-            ready!(self.stream.poll_flush_unpin(cx)).map_err(|_| TransportError::WebSocket)?;
-            self.own_output = false;
-        }
-        while !self.backlog.is_empty() {
-            let mut written = ready!(self.poll_write_some(cx))?;
-            if written == 0 {
-                return Poll::Ready(Err(TransportError::WebSocket));
-            }
-            while written > 0 {
-                let Some(frame) = self.backlog.front_mut() else {
-                    break;
-                };
-                written = frame.advance(written);
-                if frame.is_done() {
-                    self.backlog.pop_front();
-                }
+            if let Poll::Ready(flushed) = self.stream.poll_flush_unpin(cx) {
+                self.own_output = false;
+                flushed.map_err(|_| TransportError::WebSocket)?;
+            } else {
+                self.keep(frames);
+                return Poll::Pending;
             }
         }
-        Poll::Ready(Ok(()))
+        if let Some(backlog) = self.backlog.as_deref_mut() {
+            while let Some(frame) = frames.pop_front() {
+                backlog.push_back(frame);
+            }
+            ready!(poll_write_all(&mut self.stream, cx, backlog))?;
+            self.backlog = None;
+            return Poll::Ready(Ok(()));
+        }
+        let written = poll_write_all(&mut self.stream, cx, frames);
+        self.keep(frames);
+        written
     }
 
-    /// One vectored write of the frames at the front of the backlog: small ones are
-    /// gathered in a buffer of the thread's (a write of many tiny slices costs the kernel
-    /// more than copying them), large payloads go as slices of their own.
-    fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, TransportError>> {
-        /// A run of the gathering buffer, or a payload written from where it is.
-        enum Part<'a> {
-            Gathered(usize, usize),
-            Payload(&'a [u8]),
+    /// Keeps what is left of `frames` for the next write.
+    fn keep(&mut self, frames: &mut FrameBatch) {
+        if frames.is_empty() {
+            return;
         }
-        GATHER.with_borrow_mut(|gather| {
-            gather.clear();
-            let mut parts: [Part<'_>; MAX_SLICES] = [const { Part::Gathered(0, 0) }; MAX_SLICES];
-            let mut count = 0;
-            let mut push = |count: &mut usize, part| {
-                if let Some(slot) = parts.get_mut(*count) {
-                    *slot = part;
-                    *count += 1;
-                }
-            };
-            let mut run = 0;
-            for frame in self.backlog.iter() {
-                // A frame adds at most two parts, and one more may close the run.
-                if count + 3 > MAX_SLICES || gather.len() >= GATHER_MAX {
-                    break;
-                }
-                gather.extend_from_slice(frame.head());
-                if frame.payload.len() <= COPY_MAX {
-                    gather.extend_from_slice(&frame.payload);
-                    continue;
-                }
-                if run < gather.len() {
-                    push(&mut count, Part::Gathered(run, gather.len()));
-                }
-                push(&mut count, Part::Payload(&frame.payload));
-                run = gather.len();
-            }
-            if run < gather.len() {
-                push(&mut count, Part::Gathered(run, gather.len()));
-            }
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-            for (slice, part) in slices.iter_mut().zip(parts.iter().take(count)) {
-                *slice = IoSlice::new(match *part {
-                    Part::Gathered(start, end) => gather.get(start..end).unwrap_or_default(),
-                    Part::Payload(payload) => payload,
-                });
-            }
-            let slices = slices.get(..count).unwrap_or_default();
-            let io = Pin::new(self.stream.get_mut());
-            // One slice, the usual case, is a plain write: the kernel's path for it is
-            // shorter.
-            let written = match slices {
-                [one] => io.poll_write(cx, one),
-                slices => io.poll_write_vectored(cx, slices),
-            };
-            written.map_err(|_| TransportError::WebSocket)
-        })
+        let backlog = self.backlog.get_or_insert_with(Box::default);
+        while let Some(frame) = frames.pop_front() {
+            backlog.push_back(frame);
+        }
     }
 
     /// The next Engine.IO frame from the client: `None` once it closed the WebSocket.
@@ -242,14 +207,194 @@ impl WsConn {
         }
     }
 
-    /// Writes the queued frames, then closes the WebSocket.
+    /// Writes the frames that wait, then closes the WebSocket.
     pub(super) async fn close(&mut self) -> Result<(), TransportError> {
-        std::future::poll_fn(|cx| self.poll_write(cx)).await?;
+        let mut none = FrameBatch::new();
+        std::future::poll_fn(|cx| self.poll_write(cx, &mut none)).await?;
         self.stream
             .close(None)
             .await
             .map_err(|_| TransportError::WebSocket)
     }
+}
+
+/// Writes `frames` until all are out or the connection is not ready for more.
+fn poll_write_all(
+    stream: &mut WsStream,
+    cx: &mut Context<'_>,
+    frames: &mut impl FrameQueue,
+) -> Poll<Result<(), TransportError>> {
+    while !frames.is_empty() {
+        let mut written = ready!(poll_write_some(stream, cx, frames))?;
+        if written == 0 {
+            return Poll::Ready(Err(TransportError::WebSocket));
+        }
+        while written > 0 {
+            let Some(frame) = frames.front_mut() else {
+                break;
+            };
+            written = frame.advance(written);
+            if frame.is_done() {
+                frames.pop_front();
+            }
+        }
+    }
+    Poll::Ready(Ok(()))
+}
+
+/// Frames in the order they go out.
+trait FrameQueue {
+    fn frames(&self) -> impl Iterator<Item = &RawFrame>;
+    fn front_mut(&mut self) -> Option<&mut RawFrame>;
+    fn pop_front(&mut self) -> Option<RawFrame>;
+    fn is_empty(&self) -> bool;
+}
+
+impl FrameQueue for InlineQueue<RawFrame> {
+    fn frames(&self) -> impl Iterator<Item = &RawFrame> {
+        self.iter()
+    }
+    fn front_mut(&mut self) -> Option<&mut RawFrame> {
+        InlineQueue::front_mut(self)
+    }
+    fn pop_front(&mut self) -> Option<RawFrame> {
+        InlineQueue::pop_front(self)
+    }
+    fn is_empty(&self) -> bool {
+        InlineQueue::is_empty(self)
+    }
+}
+
+/// How many frames a [`FrameBatch`] holds.
+const BATCH: usize = 16;
+
+/// Up to [`BATCH`] frames on their way out, held in place: a write of a few frames
+/// allocates nothing.
+pub(super) struct FrameBatch {
+    slots: [Option<RawFrame>; BATCH],
+    /// Where the first frame is.
+    head: usize,
+    len: usize,
+}
+
+impl FrameBatch {
+    pub(super) const fn new() -> Self {
+        Self {
+            slots: [const { None }; BATCH],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    pub(super) fn is_full(&self) -> bool {
+        self.len == BATCH
+    }
+
+    /// Adds a frame at the back; gives it back when the batch is full.
+    pub(super) fn push(&mut self, frame: RawFrame) -> Result<(), RawFrame> {
+        if self.is_full() {
+            return Err(frame);
+        }
+        match self.slots.get_mut((self.head + self.len) % BATCH) {
+            Some(slot) => {
+                *slot = Some(frame);
+                self.len += 1;
+                Ok(())
+            }
+            None => Err(frame),
+        }
+    }
+}
+
+impl FrameQueue for FrameBatch {
+    fn frames(&self) -> impl Iterator<Item = &RawFrame> {
+        (0..self.len).filter_map(|i| self.slots.get((self.head + i) % BATCH)?.as_ref())
+    }
+    fn front_mut(&mut self) -> Option<&mut RawFrame> {
+        if self.len == 0 {
+            return None;
+        }
+        self.slots.get_mut(self.head)?.as_mut()
+    }
+    fn pop_front(&mut self) -> Option<RawFrame> {
+        if self.len == 0 {
+            return None;
+        }
+        let frame = self.slots.get_mut(self.head)?.take();
+        self.head = (self.head + 1) % BATCH;
+        self.len -= 1;
+        frame
+    }
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// One vectored write of the frames at the front of `frames`: small ones are
+/// gathered in a buffer of the thread's (a write of many tiny slices costs the kernel
+/// more than copying them), large payloads go as slices of their own.
+fn poll_write_some(
+    stream: &mut WsStream,
+    cx: &mut Context<'_>,
+    frames: &impl FrameQueue,
+) -> Poll<Result<usize, TransportError>> {
+    /// A run of the gathering buffer, or a payload written from where it is.
+    enum Part<'a> {
+        Gathered(usize, usize),
+        Payload(&'a [u8]),
+    }
+    GATHER.with_borrow_mut(|gather| {
+        gather.clear();
+        let mut parts: [Part<'_>; MAX_SLICES] = [const { Part::Gathered(0, 0) }; MAX_SLICES];
+        let mut count = 0;
+        let mut push = |count: &mut usize, part| {
+            if let Some(slot) = parts.get_mut(*count) {
+                *slot = part;
+                *count += 1;
+            }
+        };
+        let mut run = 0;
+        for frame in frames.frames() {
+            // A frame adds at most two parts, and one more may close the run.
+            if count + 3 > MAX_SLICES || gather.len() >= GATHER_MAX {
+                break;
+            }
+            // Nothing once the header is out (`head_written` is then past its end).
+            let head = frame.full_head();
+            let head = head
+                .bytes
+                .get(usize::from(frame.head_written)..usize::from(head.len));
+            gather.extend_from_slice(head.unwrap_or_default());
+            if frame.payload.len() <= COPY_MAX {
+                gather.extend_from_slice(&frame.payload);
+                continue;
+            }
+            if run < gather.len() {
+                push(&mut count, Part::Gathered(run, gather.len()));
+            }
+            push(&mut count, Part::Payload(&frame.payload));
+            run = gather.len();
+        }
+        if run < gather.len() {
+            push(&mut count, Part::Gathered(run, gather.len()));
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        for (slice, part) in slices.iter_mut().zip(parts.iter().take(count)) {
+            *slice = IoSlice::new(match *part {
+                Part::Gathered(start, end) => gather.get(start..end).unwrap_or_default(),
+                Part::Payload(payload) => payload,
+            });
+        }
+        let slices = slices.get(..count).unwrap_or_default();
+        let io = Pin::new(stream.get_mut());
+        // One slice, the usual case, is a plain write: the kernel's path for it is
+        // shorter.
+        let written = match slices {
+            [one] => io.poll_write(cx, one),
+            slices => io.poll_write_vectored(cx, slices),
+        };
+        written.map_err(|_| TransportError::WebSocket)
+    })
 }
 
 /// Checks a WebSocket upgrade request and builds its `101 Switching Protocols`
