@@ -319,7 +319,10 @@ impl Driver {
     /// Carries out the session's transmits while none has to wait; `true` when one
     /// has to (a close, or frames still to be written).
     fn write_ready(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut frames = FrameBatch::new();
+        FrameBatch::with_spare(|frames| self.write_ready_with(cx, frames))
+    }
+
+    fn write_ready_with(&mut self, cx: &mut Context<'_>, frames: &mut FrameBatch) -> bool {
         let mut blocked = self.close_pending;
         while !blocked {
             let Some(transmit) = self.session.poll_transmit() else {
@@ -329,7 +332,7 @@ impl Driver {
                 Transmit::Poll(body) => self.answer_poll(body),
                 Transmit::WebSocket(frame) if self.ws.is_some() => {
                     if frames.is_full() {
-                        blocked = self.write_frames(cx, &mut frames);
+                        blocked = self.write_frames(cx, frames);
                     }
                     // Written or kept, the batch is empty now, unless the WebSocket
                     // just failed: then the frame has nowhere to go.
@@ -342,7 +345,7 @@ impl Driver {
                 _ => {}
             }
         }
-        self.write_frames(cx, &mut frames) || blocked
+        self.write_frames(cx, frames) || blocked
     }
 
     /// Writes `frames`, or keeps them for later; `true` when they must wait.

@@ -277,7 +277,28 @@ pub(super) struct FrameBatch {
     len: usize,
 }
 
+thread_local! {
+    /// The batch of the sessions that write on this thread: one that is already made
+    /// (making one, and dropping it, touches all its slots).
+    static SPARE_BATCH: std::cell::RefCell<FrameBatch> =
+        const { std::cell::RefCell::new(FrameBatch::new()) };
+}
+
 impl FrameBatch {
+    /// Runs `f` with an empty batch, which it leaves empty: written, or kept by
+    /// [`WsConn::poll_write`].
+    pub(super) fn with_spare<R>(f: impl FnOnce(&mut Self) -> R) -> R {
+        SPARE_BATCH.with(|spare| match spare.try_borrow_mut() {
+            Ok(mut batch) => {
+                let result = f(&mut batch);
+                // Frames left behind (their WebSocket failed) have nowhere to go.
+                while batch.pop_front().is_some() {}
+                result
+            }
+            Err(_) => f(&mut Self::new()),
+        })
+    }
+
     pub(super) const fn new() -> Self {
         Self {
             slots: [const { None }; BATCH],
