@@ -90,7 +90,7 @@ const OPEN: u8 = b'0';
 const CLOSE: u8 = b'1';
 const PING: u8 = b'2';
 const PONG: u8 = b'3';
-const MESSAGE: u8 = b'4';
+pub(crate) const MESSAGE: u8 = b'4';
 const UPGRADE: u8 = b'5';
 const NOOP: u8 = b'6';
 /// Prefix of a base64-encoded binary message inside a polling payload.

@@ -64,7 +64,7 @@ impl<T> InlineQueue<T> {
 
     /// Adds an element at the back.
     pub fn push_back(&mut self, value: T) {
-        if self.first.is_none() && self.rest.is_empty() {
+        if self.is_empty() {
             self.first = Some(value);
         } else {
             if self.rest.capacity() == 0 {

@@ -396,10 +396,16 @@ impl Joined {
     fn insert(&mut self, nsp: ByteString, socket: Socket) {
         match &mut self.first {
             Some((name, first)) if *name == nsp => *first = socket,
-            Some(_) => {
+            None if !self
+                .others
+                .as_ref()
+                .is_some_and(|others| others.contains_key(&nsp)) =>
+            {
+                self.first = Some((nsp, socket));
+            }
+            _ => {
                 self.others.get_or_insert_default().insert(nsp, socket);
             }
-            None => self.first = Some((nsp, socket)),
         }
     }
 

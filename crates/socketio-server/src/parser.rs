@@ -3,10 +3,10 @@
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use engineio_core::Message;
-
-use crate::engine::Outgoing;
 use serde::Serialize;
 use socketio_core::{AnyParser, Decoder, EncodeError, MessageKind, Packet, Parser, ParserKind};
+
+use crate::engine::Outgoing;
 
 /// The parser the server was configured with.
 #[derive(Debug, Clone)]

@@ -15,9 +15,6 @@ use crate::{
     TransportKind,
 };
 use timers::{Timer, Timers};
-
-/// The type digit of a message packet.
-const MESSAGE_DIGIT: u8 = b'4';
 use upgrade::Upgrade;
 
 /// Something the driver must write to a transport.
@@ -171,13 +168,18 @@ impl ServerSession {
 
     /// Queues an application message.
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        self.check_send()?;
+        self.queue(Packet::Message(message));
+        Ok(())
+    }
+
+    fn check_send(&self) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }
         if self.is_send_buffer_full() {
             return Err(SendError::Full);
         }
-        self.queue(Packet::Message(message));
         Ok(())
     }
 
@@ -186,24 +188,19 @@ impl ServerSession {
     /// than once per session as [`send`](Self::send) does. A string that does not start
     /// with `4` is sent whole as a text message.
     pub fn send_framed_text(&mut self, framed: ByteString) -> Result<(), SendError> {
-        if framed.as_bytes().first() != Some(&MESSAGE_DIGIT) {
+        if framed.as_bytes().first() != Some(&crate::packet::MESSAGE) {
             return self.send(Message::Text(framed));
         }
-        if self.state != State::Open {
-            return Err(SendError::Closed);
-        }
-        if self.is_send_buffer_full() {
-            return Err(SendError::Full);
-        }
+        self.check_send()?;
         match self.transport {
             TransportKind::WebSocket => {
                 self.transmits
                     .push_back(Transmit::WebSocket(Frame::Text(framed)));
             }
+            // A polling payload frames each packet itself.
             TransportKind::Polling => {
                 let text = framed.slice_ref(framed.get(1..).unwrap_or_default());
-                self.buffer.push_back(Packet::Message(Message::Text(text)));
-                self.flush_poll();
+                self.queue(Packet::Message(Message::Text(text)));
             }
         }
         Ok(())

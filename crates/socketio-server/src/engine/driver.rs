@@ -371,8 +371,7 @@ impl Driver {
             if let Some(ws) = self.ws.as_mut()
                 && ws.has_backlog()
             {
-                let mut none = FrameBatch::new();
-                let write = std::future::poll_fn(|cx| ws.poll_write(cx, &mut none));
+                let write = std::future::poll_fn(|cx| ws.poll_backlog(cx));
                 let written = guarded(&self.socket, limit, write).await;
                 self.after_write(written);
             }
@@ -440,7 +439,6 @@ impl Driver {
     }
 }
 
-/// Lets the connection make progress on its own futures; never completes.
 /// Hands what is queued, up to a batch, to the session; `false` once the queue is closed
 /// and empty.
 fn take_messages(
@@ -463,6 +461,7 @@ fn take_messages(
     })
 }
 
+/// Lets the connection make progress on its own futures; never completes.
 async fn poll_work(connection: &mut Option<Box<dyn EngineConnection>>) {
     std::future::poll_fn(|cx| {
         if let Some(connection) = connection.as_mut() {

@@ -7,8 +7,6 @@ mod builder;
 mod driver;
 mod layer;
 mod outbox;
-
-pub(crate) use outbox::Outgoing;
 mod request;
 mod request_head;
 mod socket;
@@ -26,6 +24,7 @@ pub use body::EngineBody;
 pub(crate) use builder::EngineConfig;
 pub use builder::{AllowRequest, ConfigError, EngineIoBuilder};
 pub use layer::{EngineIoLayer, EngineIoService, ResponseFuture};
+pub(crate) use outbox::Outgoing;
 pub use socket::{EngineConnection, EngineHandler, EngineSocket};
 
 /// A handle on a running Engine.IO server: its sessions, and its shutdown. Cheap to

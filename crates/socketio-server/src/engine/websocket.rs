@@ -155,6 +155,10 @@ impl WsConn {
         cx: &mut Context<'_>,
         frames: &mut FrameBatch,
     ) -> Poll<Result<(), TransportError>> {
+        // Frames go after those that already wait.
+        if self.backlog.is_some() {
+            self.keep(frames);
+        }
         if self.own_output {
             if let Poll::Ready(flushed) = self.stream.poll_flush_unpin(cx) {
                 self.own_output = false;
@@ -165,9 +169,6 @@ impl WsConn {
             }
         }
         if let Some(backlog) = self.backlog.as_deref_mut() {
-            while let Some(frame) = frames.pop_front() {
-                backlog.push_back(frame);
-            }
             ready!(poll_write_all(&mut self.stream, cx, backlog))?;
             self.backlog = None;
             return Poll::Ready(Ok(()));
@@ -175,6 +176,14 @@ impl WsConn {
         let written = poll_write_all(&mut self.stream, cx, frames);
         self.keep(frames);
         written
+    }
+
+    /// Writes what tungstenite owes and the frames that wait.
+    pub(super) fn poll_backlog(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        self.poll_write(cx, &mut FrameBatch::new())
     }
 
     /// Keeps what is left of `frames` for the next write.
@@ -209,8 +218,7 @@ impl WsConn {
 
     /// Writes the frames that wait, then closes the WebSocket.
     pub(super) async fn close(&mut self) -> Result<(), TransportError> {
-        let mut none = FrameBatch::new();
-        std::future::poll_fn(|cx| self.poll_write(cx, &mut none)).await?;
+        std::future::poll_fn(|cx| self.poll_backlog(cx)).await?;
         self.stream
             .close(None)
             .await
