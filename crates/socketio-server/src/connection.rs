@@ -484,8 +484,10 @@ impl EngineConnection for Connection {
                 }
             }
         }
+        // The driver registered its waker before this: an event pushed from now on wakes
+        // it (see `Socket::disconnect`).
         let mut events = Vec::new();
-        let _ = self.shared.events.poll_take(cx, &mut events);
+        let _ = self.shared.events.take(&mut events);
         for event in events {
             let ConnEvent::Disconnect(nsp, sid) = event;
             if self

@@ -3,22 +3,19 @@
 //! a connection's sockets ask of it (a server-side disconnect). A channel would allocate
 //! its first block for every session up front, and most sessions (WebSocket ones) never
 //! use it.
+//!
+//! The mailbox does not wake its receiver: the receiver (a session's driver) has one
+//! waker for all its sources, which the sender wakes after a push.
 
-use std::{
-    sync::{
-        Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
-    task::{Context, Poll},
+use std::sync::{
+    Mutex,
+    atomic::{AtomicBool, Ordering},
 };
-
-use futures_util::task::AtomicWaker;
 
 pub(crate) struct Mailbox<T> {
     inner: Mutex<Inner<T>>,
     /// Whether `items` may hold something: checked on every poll without the lock.
     pending: AtomicBool,
-    waker: AtomicWaker,
     /// How many items may wait; more are refused.
     limit: usize,
 }
@@ -37,13 +34,12 @@ impl<T> Mailbox<T> {
                 closed: false,
             }),
             pending: AtomicBool::new(false),
-            waker: AtomicWaker::new(),
             limit,
         }
     }
 
-    /// Queues `item` and wakes the receiver; gives it back when the mailbox is closed or
-    /// full.
+    /// Queues `item` (the caller then wakes the receiver); gives it back when the
+    /// mailbox is closed or full.
     pub(crate) fn push(&self, item: T) -> Result<(), T> {
         {
             let Ok(mut inner) = self.inner.lock() else {
@@ -55,27 +51,22 @@ impl<T> Mailbox<T> {
             inner.items.push(item);
             self.pending.store(true, Ordering::Release);
         }
-        self.waker.wake();
         Ok(())
     }
 
     /// Moves everything queued, in order, into `out` (which should be empty: its
-    /// allocation is kept for the next items); registers the receiver's waker when
-    /// nothing is queued.
-    pub(crate) fn poll_take(&self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<()> {
+    /// allocation is kept for the next items); `false` when nothing was queued. The
+    /// receiver registers its waker before it looks: a push after that wakes it.
+    pub(crate) fn take(&self, out: &mut Vec<T>) -> bool {
         if !self.pending.load(Ordering::Acquire) {
-            self.waker.register(cx.waker());
-            // A push between the check and the registration set the flag first.
-            if !self.pending.load(Ordering::Acquire) {
-                return Poll::Pending;
-            }
+            return false;
         }
         let Ok(mut inner) = self.inner.lock() else {
-            return Poll::Pending;
+            return false;
         };
         self.pending.store(false, Ordering::Release);
         std::mem::swap(&mut inner.items, out);
-        Poll::Ready(())
+        true
     }
 
     /// Refuses further items and drops those waiting.

@@ -147,8 +147,14 @@ impl Driver {
                     self.ws.is_some() && !self.connection.as_ref().is_some_and(|c| c.is_busy());
                 tokio::select! {
                     biased;
-                    () = poll_work(&mut self.connection) => {}
-                    () = std::future::poll_fn(|cx| self.socket.commands().poll_take(cx, &mut self.commands)) => {
+                    // Registers the driver's waker, once for the queue, the commands, the
+                    // close request and the connection's events, before they are looked
+                    // at below: what comes after this wakes the driver.
+                    () = register(&self.socket) => {}
+                    // Before the queue: what the handlers queue now is taken below in the
+                    // same turn, with no wake (see `DriverWaker::driving`).
+                    () = poll_work(&mut self.connection, &self.socket) => {}
+                    () = take_commands(&self.socket, &mut self.commands) => {
                         let mut commands = std::mem::take(&mut self.commands);
                         for command in commands.drain(..) {
                             self.handle_command(command);
@@ -157,7 +163,7 @@ impl Driver {
                     }
                     // A closed queue is ready for good: the branch is off once it has been
                     // seen closed, as the close request's below.
-                    open = std::future::poll_fn(|cx| take_messages(cx, &self.socket, &mut self.session)),
+                    open = take_messages(&self.socket, &mut self.session),
                         if accept_messages && !self.queue_closed =>
                     {
                         if !open {
@@ -184,9 +190,7 @@ impl Driver {
                     // Once taken, the request stays: the branch is off from then on, or a
                     // session that closes over polling (it waits for the client's next
                     // GET) would find it ready on every turn and never yield.
-                    reason = std::future::poll_fn(|cx| self.socket.poll_close_requested(cx)),
-                        if !self.close_taken =>
-                    {
+                    reason = close_asked(&self.socket), if !self.close_taken => {
                         self.close_taken = true;
                         self.session.close(reason, now());
                     }
@@ -439,34 +443,64 @@ impl Driver {
     }
 }
 
-/// Hands what is queued, up to a batch, to the session; `false` once the queue is closed
-/// and empty.
-fn take_messages(
-    cx: &mut Context<'_>,
-    socket: &EngineSocket,
-    session: &mut ServerSession,
-) -> Poll<bool> {
-    socket.outbox().poll_take(cx, MESSAGE_BATCH, |message| {
-        if session.is_send_buffer_full() {
-            return Some(message);
-        }
-        let sent = match message {
-            Outgoing::Message(message) => session.send(message),
-            Outgoing::FramedText(framed) => session.send_framed_text(framed),
-        };
-        if let Err(err) = sent {
-            tracing::debug!(%err, "message dropped: session no longer accepts sends");
-        }
-        None
+/// Hands what is queued, up to a batch, to the session: ready with `false` once the queue
+/// is closed and empty, pending when it is empty.
+async fn take_messages(socket: &EngineSocket, session: &mut ServerSession) -> bool {
+    std::future::poll_fn(|_| {
+        let taken = socket.outbox().take(MESSAGE_BATCH, |message| {
+            if session.is_send_buffer_full() {
+                return Some(message);
+            }
+            let sent = match message {
+                Outgoing::Message(message) => session.send(message),
+                Outgoing::FramedText(framed) => session.send_framed_text(framed),
+            };
+            if let Err(err) = sent {
+                tracing::debug!(%err, "message dropped: session no longer accepts sends");
+            }
+            None
+        });
+        taken.map_or(Poll::Pending, Poll::Ready)
     })
+    .await
+}
+
+// The sources below are looked at on every poll of their branch, after `register`: each
+// is a flag, and pending when it is down. (A branch's future lives as long as its
+// `select!`, through the polls in which the driver waits.)
+
+/// Takes the commands that wait, if any.
+async fn take_commands(socket: &EngineSocket, commands: &mut Vec<Command>) {
+    std::future::poll_fn(|_| {
+        if socket.commands().take(commands) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// Why the session was asked to close, once it was.
+async fn close_asked(socket: &EngineSocket) -> CloseReason {
+    std::future::poll_fn(|_| socket.close_reason().map_or(Poll::Pending, Poll::Ready)).await
+}
+
+/// Registers the driver's waker for what wakes it through the socket; never completes.
+async fn register(socket: &EngineSocket) {
+    std::future::poll_fn(|cx| {
+        socket.driver().register(cx.waker());
+        Poll::<()>::Pending
+    })
+    .await;
 }
 
 /// Lets the connection make progress on its own futures; never completes.
-async fn poll_work(connection: &mut Option<Box<dyn EngineConnection>>) {
+async fn poll_work(connection: &mut Option<Box<dyn EngineConnection>>, socket: &EngineSocket) {
     std::future::poll_fn(|cx| {
         if let Some(connection) = connection.as_mut() {
             // `Ready` only says there is no work now; more may come with the next input.
-            let _ = connection.poll_work(cx);
+            let _ = socket.driver().driving(|| connection.poll_work(cx));
         }
         std::task::Poll::<()>::Pending
     })

@@ -10,6 +10,7 @@ mod outbox;
 mod request;
 mod request_head;
 mod socket;
+mod waker;
 mod websocket;
 
 use std::{

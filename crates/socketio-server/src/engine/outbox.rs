@@ -8,15 +8,16 @@
 //! burst took once drained, and wakes the driver only when it goes from empty to
 //! non-empty.
 
-use std::{
-    sync::{Mutex, MutexGuard},
-    task::{Context, Poll},
+use std::sync::{
+    Mutex, MutexGuard,
+    atomic::{AtomicBool, Ordering},
 };
 
 use bytestring::ByteString;
 use engineio_core::{InlineQueue, Message, SendError};
-use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
+
+use super::waker::DriverWaker;
 
 /// What the application queues for a session.
 #[derive(Debug, Clone)]
@@ -37,8 +38,10 @@ impl From<Message> for Outgoing {
 pub(super) struct Outbox {
     state: Mutex<State>,
     capacity: usize,
-    /// The driver, when it waits for messages.
-    driver: AtomicWaker,
+    /// Whether the driver has something to take (messages, or the end of the queue):
+    /// read on every turn of the driver's loop, so checked without the lock. Changed
+    /// only under it.
+    ready: AtomicBool,
     /// Producers waiting for room.
     room: Notify,
 }
@@ -59,7 +62,7 @@ impl Outbox {
                 waiting: 0,
             }),
             capacity: capacity.max(1),
-            driver: AtomicWaker::new(),
+            ready: AtomicBool::new(false),
             room: Notify::new(),
         }
     }
@@ -69,10 +72,12 @@ impl Outbox {
         self.state.lock().map_err(|_| SendError::Closed)
     }
 
-    /// Queues all the messages, in order, or none of them. A group larger than the whole
-    /// queue is accepted when the queue is empty, so that no packet is unsendable.
+    /// Queues all the messages, in order, or none of them, and wakes the `driver` when the
+    /// queue was empty. A group larger than the whole queue is accepted when the queue is
+    /// empty, so that no packet is unsendable.
     pub(super) fn push_all(
         &self,
+        driver: &DriverWaker,
         count: usize,
         messages: impl Iterator<Item = Outgoing>,
     ) -> Result<(), SendError> {
@@ -86,10 +91,11 @@ impl Outbox {
                 return Err(SendError::Full);
             }
             state.queue.extend(messages);
+            self.ready.store(true, Ordering::Release);
             len == 0
         };
         if was_empty {
-            self.driver.wake();
+            driver.wake_from_work();
         }
         Ok(())
     }
@@ -97,6 +103,7 @@ impl Outbox {
     /// [`push_all`](Self::push_all), waiting while the queue has no room.
     pub(super) async fn push_all_wait(
         &self,
+        driver: &DriverWaker,
         count: usize,
         messages: impl Iterator<Item = Outgoing>,
     ) -> Result<(), SendError> {
@@ -112,9 +119,10 @@ impl Outbox {
                 let len = state.queue.len();
                 if len + count <= self.capacity || len == 0 {
                     state.queue.extend(messages.take().into_iter().flatten());
+                    self.ready.store(true, Ordering::Release);
                     drop(state);
                     if len == 0 {
-                        self.driver.wake();
+                        driver.wake_from_work();
                     }
                     return Ok(());
                 }
@@ -129,26 +137,27 @@ impl Outbox {
     }
 
     /// Hands up to `max` queued messages to `each`, in order, until it gives one back
-    /// (that one stays first in the queue): ready with `true` when there were some, with
-    /// `false` when there were none and the queue is closed; otherwise registers the
-    /// driver's waker. One lock does it all.
-    pub(super) fn poll_take(
+    /// (that one stays first in the queue): `Some(true)` when there were some,
+    /// `Some(false)` when there were none and the queue is closed, `None` when there were
+    /// none. The driver registers its waker before it looks: producers wake it when they
+    /// find the queue empty, after they set `ready`.
+    pub(super) fn take(
         &self,
-        cx: &mut Context<'_>,
         max: usize,
         mut each: impl FnMut(Outgoing) -> Option<Outgoing>,
-    ) -> Poll<bool> {
+    ) -> Option<bool> {
+        if !self.ready.load(Ordering::Acquire) {
+            return None;
+        }
         let Ok(mut state) = self.state.lock() else {
-            return Poll::Ready(false);
+            return Some(false);
         };
         if state.queue.is_empty() {
             if state.closed {
-                return Poll::Ready(false);
+                return Some(false);
             }
-            // Producers wake the driver when they find the queue empty, under the same
-            // lock as this check: registering before letting it go cannot miss them.
-            self.driver.register(cx.waker());
-            return Poll::Pending;
+            self.ready.store(false, Ordering::Release);
+            return None;
         }
         for _ in 0..max {
             let Some(message) = state.queue.pop_front() else {
@@ -159,18 +168,22 @@ impl Outbox {
                 break;
             }
         }
+        if state.queue.is_empty() && !state.closed {
+            self.ready.store(false, Ordering::Release);
+        }
         let waiting = state.waiting > 0;
         drop(state);
         if waiting {
             self.room.notify_waiters();
         }
-        Poll::Ready(true)
+        Some(true)
     }
 
     /// Refuses further messages; those queued can still be taken.
     pub(super) fn close(&self) {
         if let Ok(mut state) = self.state.lock() {
             state.closed = true;
+            self.ready.store(true, Ordering::Release);
         }
         self.room.notify_waiters();
     }

@@ -145,7 +145,7 @@ async fn ask<T>(
     command: impl FnOnce(oneshot::Sender<Result<T, RequestError>>) -> Command,
 ) -> Result<T, RequestError> {
     let (reply, answer) = oneshot::channel();
-    if socket.commands().push(command(reply)).is_err() {
+    if socket.command(command(reply)).is_err() {
         return Err(RequestError::Closed);
     }
     answer.await.unwrap_or(Err(RequestError::Closed))

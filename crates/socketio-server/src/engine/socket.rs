@@ -12,13 +12,13 @@ use std::{
 use std::time::{Duration, Instant};
 
 use engineio_core::{CloseReason, Message, SendError, Sid, TransportError, TransportKind};
-use futures_util::task::AtomicWaker;
 
 use super::{
     EngineConfig,
     driver::Command,
     outbox::{Outbox, Outgoing},
     request_head::RequestHead,
+    waker::DriverWaker,
 };
 use crate::mailbox::Mailbox;
 
@@ -76,14 +76,15 @@ pub struct EngineSocket {
 struct Shared {
     sid: Sid,
     request: RequestHead,
+    /// The driver, woken by what gives it work: the three fields below, and the
+    /// connection's events.
+    driver: DriverWaker,
     outbox: Outbox,
     commands: Mailbox<Command>,
     close: Mutex<Option<CloseReason>>,
     /// Whether `close` holds a reason: read on every turn of the driver's loop, so it
     /// is checked without the lock.
     close_asked: AtomicBool,
-    /// The driver, to wake when a close is asked.
-    close_waker: AtomicWaker,
     transport: Mutex<TransportKind>,
     slow_consumer_timeout: Option<Duration>,
     /// Since when sends have found the queue full, without one getting through.
@@ -113,13 +114,13 @@ impl EngineSocket {
         let shared = Arc::new(Shared {
             sid,
             request: RequestHead::new(request),
+            driver: DriverWaker::new(),
             outbox: Outbox::new(config.message_queue),
             // The HTTP side of a session makes a request or two at a time; a client
             // that makes many at once is refused.
             commands: Mailbox::new(8),
             close: Mutex::new(None),
             close_asked: AtomicBool::new(false),
-            close_waker: AtomicWaker::new(),
             transport: Mutex::new(transport),
             slow_consumer_timeout: config.slow_consumer_timeout,
             full_since: Mutex::new(None),
@@ -155,10 +156,11 @@ impl EngineSocket {
     /// Queues a message for the client. Fails at once, without waiting, when the
     /// session's outgoing queue is full or the session is closed.
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        let sent = self
-            .shared
-            .outbox
-            .push_all(1, std::iter::once(Outgoing::Message(message.into())));
+        let sent = self.shared.outbox.push_all(
+            &self.shared.driver,
+            1,
+            std::iter::once(Outgoing::Message(message.into())),
+        );
         self.track_fullness(sent.as_ref().err());
         sent
     }
@@ -237,7 +239,10 @@ impl EngineSocket {
         if count == 0 {
             return Ok(());
         }
-        let sent = self.shared.outbox.push_all(count, messages);
+        let sent = self
+            .shared
+            .outbox
+            .push_all(&self.shared.driver, count, messages);
         self.track_fullness(sent.as_ref().err());
         sent
     }
@@ -261,14 +266,21 @@ impl EngineSocket {
         if count == 0 {
             return Ok(());
         }
-        self.shared.outbox.push_all_wait(count, messages).await
+        self.shared
+            .outbox
+            .push_all_wait(&self.shared.driver, count, messages)
+            .await
     }
 
     /// Queues a message, waiting while the outgoing queue is full.
     pub async fn send_wait(&self, message: impl Into<Message>) -> Result<(), SendError> {
         self.shared
             .outbox
-            .push_all_wait(1, std::iter::once(Outgoing::Message(message.into())))
+            .push_all_wait(
+                &self.shared.driver,
+                1,
+                std::iter::once(Outgoing::Message(message.into())),
+            )
             .await
     }
 
@@ -292,7 +304,7 @@ impl EngineSocket {
             close.get_or_insert(reason);
         }
         self.shared.close_asked.store(true, Ordering::Release);
-        self.shared.close_waker.wake();
+        self.shared.driver.wake();
     }
 
     /// Marks a POST in flight until the guard is dropped; `None` when one already is.
@@ -309,6 +321,18 @@ impl EngineSocket {
         &self.shared.commands
     }
 
+    /// Sends a command to the driver; gives it back when the driver takes no more.
+    pub(super) fn command(&self, command: Command) -> Result<(), Command> {
+        self.shared.commands.push(command)?;
+        self.shared.driver.wake();
+        Ok(())
+    }
+
+    /// The driver's waker, which the connection wakes when it has events of its own.
+    pub(crate) fn driver(&self) -> &DriverWaker {
+        &self.shared.driver
+    }
+
     pub(super) fn set_transport(&self, transport: TransportKind) {
         if let Ok(mut current) = self.shared.transport.lock() {
             *current = transport;
@@ -321,19 +345,21 @@ impl EngineSocket {
     }
 
     /// Whether [`EngineSocket::close`] was called, and why; registers the driver's
-    /// waker when it was not. Checked on every turn of the driver's loop: a flag and a
-    /// waker, no lock.
-    pub(super) fn poll_close_requested(&self, cx: &mut Context<'_>) -> Poll<CloseReason> {
+    /// waker when it was not.
+    fn poll_close_requested(&self, cx: &mut Context<'_>) -> Poll<CloseReason> {
         if !self.shared.close_asked.load(Ordering::Acquire) {
-            self.shared.close_waker.register(cx.waker());
-            if !self.shared.close_asked.load(Ordering::Acquire) {
-                return Poll::Pending;
-            }
+            self.shared.driver.register(cx.waker());
         }
-        match self.shared.close.lock().ok().and_then(|close| *close) {
-            Some(reason) => Poll::Ready(reason),
-            None => Poll::Pending,
+        self.close_reason().map_or(Poll::Pending, Poll::Ready)
+    }
+
+    /// Why [`EngineSocket::close`] was called, if it was: checked on every turn of the
+    /// driver's loop, after it registered its waker (a flag, no lock).
+    pub(super) fn close_reason(&self) -> Option<CloseReason> {
+        if !self.shared.close_asked.load(Ordering::Acquire) {
+            return None;
         }
+        self.shared.close.lock().ok().and_then(|close| *close)
     }
 }
 

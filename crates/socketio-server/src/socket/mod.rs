@@ -376,10 +376,10 @@ impl Socket {
         let encoded = self.parser().encode(&Packet::disconnect(self.ns()))?;
         // The client learns first; a full queue must not keep the socket in.
         let _ = self.send_encoded(&encoded);
-        let _ = self.inner.conn.events.push(ConnEvent::Disconnect(
-            self.inner.ns.name.clone(),
-            self.sid().clone(),
-        ));
+        let event = ConnEvent::Disconnect(self.inner.ns.name.clone(), self.sid().clone());
+        if self.inner.conn.events.push(event).is_ok() {
+            self.inner.conn.engine.driver().wake();
+        }
         Ok(())
     }
 
