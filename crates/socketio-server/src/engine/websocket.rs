@@ -367,63 +367,101 @@ fn poll_write_some(
     cx: &mut Context<'_>,
     frames: &impl FrameQueue,
 ) -> Poll<Result<usize, TransportError>> {
+    GATHER.with_borrow_mut(|gather| {
+        gather.clear();
+        let io = Pin::new(stream.get_mut());
+        // Small frames only, the usual case: one buffer, one plain write (the kernel's
+        // path for it is shorter than a vectored one's).
+        let written = if gather_small(gather, frames) {
+            io.poll_write(cx, gather)
+        } else {
+            gather.clear();
+            poll_write_gathered(io, cx, gather, frames)
+        };
+        written.map_err(|_| TransportError::WebSocket)
+    })
+}
+
+/// What is left of a frame's header.
+fn unwritten_head(frame: &RawFrame) -> Head {
+    let mut head = frame.full_head();
+    // Nothing once the header is out (`head_written` is then past its end).
+    let from = usize::from(frame.head_written).min(usize::from(head.len));
+    head.bytes.copy_within(from..usize::from(head.len), 0);
+    head.len -= from as u8;
+    head
+}
+
+/// Copies the frames, headers and payloads, into `gather` while all their payloads are
+/// small, up to `GATHER_MAX`; `false` when one is not.
+fn gather_small(gather: &mut Vec<u8>, frames: &impl FrameQueue) -> bool {
+    for frame in frames.frames() {
+        if gather.len() >= GATHER_MAX {
+            break;
+        }
+        if frame.payload.len() > COPY_MAX {
+            return false;
+        }
+        let head = unwritten_head(frame);
+        gather.extend_from_slice(head.bytes.get(..usize::from(head.len)).unwrap_or_default());
+        gather.extend_from_slice(&frame.payload);
+    }
+    true
+}
+
+/// Writes `frames` with small payloads copied next to their headers in `gather` and large
+/// ones as slices of their own, in one vectored write.
+fn poll_write_gathered(
+    io: Pin<&mut TokioIo<Upgraded>>,
+    cx: &mut Context<'_>,
+    gather: &mut Vec<u8>,
+    frames: &impl FrameQueue,
+) -> Poll<std::io::Result<usize>> {
     /// A run of the gathering buffer, or a payload written from where it is.
     enum Part<'a> {
         Gathered(usize, usize),
         Payload(&'a [u8]),
     }
-    GATHER.with_borrow_mut(|gather| {
-        gather.clear();
-        let mut parts: [Part<'_>; MAX_SLICES] = [const { Part::Gathered(0, 0) }; MAX_SLICES];
-        let mut count = 0;
-        let mut push = |count: &mut usize, part| {
-            if let Some(slot) = parts.get_mut(*count) {
-                *slot = part;
-                *count += 1;
-            }
-        };
-        let mut run = 0;
-        for frame in frames.frames() {
-            // A frame adds at most two parts, and one more may close the run.
-            if count + 3 > MAX_SLICES || gather.len() >= GATHER_MAX {
-                break;
-            }
-            // Nothing once the header is out (`head_written` is then past its end).
-            let head = frame.full_head();
-            let head = head
-                .bytes
-                .get(usize::from(frame.head_written)..usize::from(head.len));
-            gather.extend_from_slice(head.unwrap_or_default());
-            if frame.payload.len() <= COPY_MAX {
-                gather.extend_from_slice(&frame.payload);
-                continue;
-            }
-            if run < gather.len() {
-                push(&mut count, Part::Gathered(run, gather.len()));
-            }
-            push(&mut count, Part::Payload(&frame.payload));
-            run = gather.len();
+    let mut parts: [Part<'_>; MAX_SLICES] = [const { Part::Gathered(0, 0) }; MAX_SLICES];
+    let mut count = 0;
+    let mut push = |count: &mut usize, part| {
+        if let Some(slot) = parts.get_mut(*count) {
+            *slot = part;
+            *count += 1;
+        }
+    };
+    let mut run = 0;
+    for frame in frames.frames() {
+        // A frame adds at most two parts, and one more may close the run.
+        if count + 3 > MAX_SLICES || gather.len() >= GATHER_MAX {
+            break;
+        }
+        let head = unwritten_head(frame);
+        gather.extend_from_slice(head.bytes.get(..usize::from(head.len)).unwrap_or_default());
+        if frame.payload.len() <= COPY_MAX {
+            gather.extend_from_slice(&frame.payload);
+            continue;
         }
         if run < gather.len() {
             push(&mut count, Part::Gathered(run, gather.len()));
         }
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        for (slice, part) in slices.iter_mut().zip(parts.iter().take(count)) {
-            *slice = IoSlice::new(match *part {
-                Part::Gathered(start, end) => gather.get(start..end).unwrap_or_default(),
-                Part::Payload(payload) => payload,
-            });
-        }
-        let slices = slices.get(..count).unwrap_or_default();
-        let io = Pin::new(stream.get_mut());
-        // One slice, the usual case, is a plain write: the kernel's path for it is
-        // shorter.
-        let written = match slices {
-            [one] => io.poll_write(cx, one),
-            slices => io.poll_write_vectored(cx, slices),
-        };
-        written.map_err(|_| TransportError::WebSocket)
-    })
+        push(&mut count, Part::Payload(&frame.payload));
+        run = gather.len();
+    }
+    if run < gather.len() {
+        push(&mut count, Part::Gathered(run, gather.len()));
+    }
+    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+    for (slice, part) in slices.iter_mut().zip(parts.iter().take(count)) {
+        *slice = IoSlice::new(match *part {
+            Part::Gathered(start, end) => gather.get(start..end).unwrap_or_default(),
+            Part::Payload(payload) => payload,
+        });
+    }
+    match slices.get(..count).unwrap_or_default() {
+        [one] => io.poll_write(cx, one),
+        slices => io.poll_write_vectored(cx, slices),
+    }
 }
 
 /// Checks a WebSocket upgrade request and builds its `101 Switching Protocols`
