@@ -131,7 +131,10 @@ impl Decoder for JsonDecoder {
                 }
             }
             Message::Binary(data) => {
-                let pending = self.pending.take().ok_or(DecodeError::UnexpectedBinary)?;
+                let pending = self
+                    .pending
+                    .take()
+                    .ok_or_else(|| DecodeError::UnexpectedBinary)?;
                 match pending.push(data)? {
                     Ok(packet) => Ok(Some(packet)),
                     Err(pending) => {

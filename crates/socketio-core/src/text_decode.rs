@@ -69,7 +69,7 @@ impl PendingBinary {
             }
         } else {
             PacketKind::Ack {
-                ack: self.ack.ok_or(DecodeError::MissingAckId)?,
+                ack: self.ack.ok_or_else(|| DecodeError::MissingAckId)?,
                 args: Args::from_values(items),
             }
         };
@@ -119,11 +119,11 @@ pub(crate) fn decode_text(
 ) -> Result<TextDecoded, DecodeError> {
     let s: &str = text;
     let bytes = s.as_bytes();
-    let first = *bytes.first().ok_or(DecodeError::EmptyPacket)?;
+    let first = *bytes.first().ok_or_else(|| DecodeError::EmptyPacket)?;
     let ty = first
         .checked_sub(b'0')
         .and_then(PacketType::from_u8)
-        .ok_or(DecodeError::UnknownPacketType(first))?;
+        .ok_or_else(|| DecodeError::UnknownPacketType(first))?;
     let mut pos = 1;
 
     let attachments = if ty.is_binary() {
@@ -136,7 +136,7 @@ pub(crate) fn decode_text(
         let count = usize::try_from(count)
             .ok()
             .filter(|c| *c <= max)
-            .ok_or(DecodeError::TooManyAttachments { count, max })?;
+            .ok_or_else(|| DecodeError::TooManyAttachments { count, max })?;
         pos += len + 1;
         count
     } else {
@@ -158,7 +158,7 @@ pub(crate) fn decode_text(
 
     let len = digits_at(bytes, pos);
     let ack = if len > 0 {
-        Some(parse_digits(bytes, pos, len).ok_or(DecodeError::InvalidAckId)?)
+        Some(parse_digits(bytes, pos, len).ok_or_else(|| DecodeError::InvalidAckId)?)
     } else {
         None
     };
@@ -190,29 +190,29 @@ pub(crate) fn decode_text(
             PacketKind::Disconnect
         }
         PacketType::ConnectError => {
-            let p = payload.ok_or(DecodeError::MissingPayload(ty))?;
+            let p = payload.ok_or_else(|| DecodeError::MissingPayload(ty))?;
             PacketKind::ConnectError(parse_object(ty, p, true)?)
         }
         PacketType::Event | PacketType::Ack => {
-            let p = payload.ok_or(DecodeError::MissingPayload(ty))?;
+            let p = payload.ok_or_else(|| DecodeError::MissingPayload(ty))?;
             let payload = text.slice_ref(p);
             let is_event = ty == PacketType::Event;
             let scan = scan_args(ty, &payload, is_event)?;
             if is_event {
                 PacketKind::Event {
-                    event: scan.event.ok_or(DecodeError::InvalidEventName)?,
+                    event: scan.event.ok_or_else(|| DecodeError::InvalidEventName)?,
                     args: Args::from_json(payload, true, scan.elems, scan.len),
                     ack,
                 }
             } else {
                 PacketKind::Ack {
-                    ack: ack.ok_or(DecodeError::MissingAckId)?,
+                    ack: ack.ok_or_else(|| DecodeError::MissingAckId)?,
                     args: Args::from_json(payload, false, scan.elems, scan.len),
                 }
             }
         }
         PacketType::BinaryEvent | PacketType::BinaryAck => {
-            let p = payload.ok_or(DecodeError::MissingPayload(ty))?;
+            let p = payload.ok_or_else(|| DecodeError::MissingPayload(ty))?;
             let pending = PendingBinary {
                 ty,
                 nsp,
@@ -264,7 +264,8 @@ fn scan_args(ty: PacketType, payload: &ByteString, is_event: bool) -> Result<Sca
     let text: &str = payload;
     let (event, after) = match raw.name {
         Some(name) => {
-            let start = offset_in(text, name.get()).ok_or(DecodeError::InvalidPayload(ty))?;
+            let start =
+                offset_in(text, name.get()).ok_or_else(|| DecodeError::InvalidPayload(ty))?;
             let event = check_reserved(event_name(payload, name.get())?)?;
             (Some(event), start + name.get().len())
         }

@@ -486,9 +486,7 @@ impl EngineConnection for Connection {
         }
         // The driver registered its waker before this: an event pushed from now on wakes
         // it (see `Socket::disconnect`).
-        let mut events = Vec::new();
-        let _ = self.shared.events.take(&mut events);
-        for event in events {
+        for event in self.shared.events.take_all() {
             let ConnEvent::Disconnect(nsp, sid) = event;
             if self
                 .sockets

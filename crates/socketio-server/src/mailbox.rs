@@ -69,6 +69,13 @@ impl<T> Mailbox<T> {
         true
     }
 
+    /// Takes everything queued, in order.
+    pub(crate) fn take_all(&self) -> Vec<T> {
+        let mut items = Vec::new();
+        self.take(&mut items);
+        items
+    }
+
     /// Refuses further items and drops those waiting.
     pub(crate) fn close(&self) {
         let dropped = match self.inner.lock() {

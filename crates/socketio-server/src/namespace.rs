@@ -66,7 +66,9 @@ type Outgoing = Arc<dyn Fn(&Socket, &str, &Args) + Send + Sync>;
 ///     });
 /// ```
 pub struct Namespace<S = ()> {
-    pub(crate) events: HashMap<String, Erased<EventContext, S, ()>>,
+    /// Looked up with every event a client sends, by a name the client chose: the hash is
+    /// a fast one (lookups cannot flood a table whose keys the server set).
+    pub(crate) events: HashMap<String, Erased<EventContext, S, ()>, foldhash::fast::RandomState>,
     pub(crate) any: Option<Erased<EventContext, S, ()>>,
     pub(crate) outgoing: Option<Outgoing>,
     pub(crate) connect: Option<Erased<ConnectContext, S, ()>>,
@@ -87,7 +89,7 @@ impl<S> fmt::Debug for Namespace<S> {
 impl<S> Default for Namespace<S> {
     fn default() -> Self {
         Self {
-            events: HashMap::new(),
+            events: HashMap::default(),
             any: None,
             outgoing: None,
             connect: None,
