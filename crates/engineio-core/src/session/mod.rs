@@ -241,10 +241,11 @@ impl ServerSession {
     }
 
     /// Handles a packet that arrived on the session's active transport.
-    fn handle_packet(&mut self, packet: Packet, now: Instant) {
+    /// Handles a packet from the client; `now` is asked only by those that need the time.
+    fn handle_packet(&mut self, packet: Packet, now: impl FnOnce() -> Instant) {
         match packet {
             Packet::Message(message) => self.events.push_back(Event::Message(message)),
-            Packet::Pong(_) => self.handle_pong(now),
+            Packet::Pong(_) => self.handle_pong(now()),
             Packet::Close => {
                 // The client asked for the close, so a pending GET is released with a
                 // `noop`, not told `close` (the v4 test suite's "forcefully closes the
@@ -254,7 +255,7 @@ impl ServerSession {
                     self.transmits
                         .push_back(Transmit::Poll(Bytes::from_static(b"6")));
                 }
-                self.close_with(CloseReason::TransportClose, false, now);
+                self.close_with(CloseReason::TransportClose, false, now());
             }
             // A v4 client pings only to probe, which a polling payload cannot carry;
             // the remaining types mean nothing from a client on its active transport.

@@ -94,7 +94,7 @@ impl ServerSession {
         };
         for packet in packets {
             match packet {
-                Ok(packet) => self.handle_packet(packet, now),
+                Ok(packet) => self.handle_packet(packet, || now),
                 Err(err) => return Err(self.payload_error(err, now)),
             }
             if self.state != State::Open {

@@ -50,14 +50,21 @@ impl ServerSession {
 
     /// A frame arrived on the session's WebSocket.
     pub fn handle_ws_frame(&mut self, frame: Frame, now: Instant) {
+        self.handle_ws_frame_with_clock(frame, || now);
+    }
+
+    /// [`handle_ws_frame`](Self::handle_ws_frame) with the time asked of `clock`, and only
+    /// when the frame needs it: a message, the most common frame, does not. For a driver
+    /// whose clock costs a read of the system's.
+    pub fn handle_ws_frame_with_clock(&mut self, frame: Frame, clock: impl FnOnce() -> Instant) {
         if self.state != State::Open {
             return;
         }
         let packet = Packet::decode_frame(frame);
         if self.transport == TransportKind::WebSocket {
             match packet {
-                Ok(packet) => self.handle_packet(packet, now),
-                Err(_) => self.close_with(CloseReason::ParseError, false, now),
+                Ok(packet) => self.handle_packet(packet, clock),
+                Err(_) => self.close_with(CloseReason::ParseError, false, clock()),
             }
             return;
         }

@@ -115,3 +115,30 @@ fn a_framed_text_goes_out_as_the_same_message() {
         Err(SendError::Closed)
     );
 }
+
+#[test]
+fn the_clock_is_read_only_for_frames_that_need_the_time() {
+    let mut peer = Peer::websocket();
+    peer.tick(PING_INTERVAL);
+    assert_eq!(peer.out(), ["ws:2"]);
+    let reads = std::cell::Cell::new(0);
+    let pong_at = peer.start + ms(PING_INTERVAL + 20);
+    let clock = || {
+        reads.set(reads.get() + 1);
+        pong_at
+    };
+    peer.session
+        .handle_ws_frame_with_clock(Frame::Text("4hello".into()), clock);
+    assert_eq!(reads.get(), 0, "a message needs no time");
+    assert_eq!(peer.events(), [msg("hello")]);
+    // A pong does: the next ping is due a ping interval after it.
+    peer.session
+        .handle_ws_frame_with_clock(Frame::Text("3".into()), clock);
+    assert_eq!(reads.get(), 1);
+    assert_eq!(peer.deadline(), Some(2 * PING_INTERVAL + 20));
+    // So does a parse error, which closes the session.
+    peer.session
+        .handle_ws_frame_with_clock(Frame::Text("9".into()), clock);
+    assert_eq!(reads.get(), 2);
+    assert_eq!(peer.events(), [closed(CloseReason::ParseError)]);
+}

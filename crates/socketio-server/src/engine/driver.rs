@@ -294,16 +294,16 @@ impl Driver {
     }
 
     fn handle_ws_input(&mut self, frame: Option<Result<Frame, TransportError>>) {
-        let now = now();
         match frame {
-            Some(Ok(frame)) => self.session.handle_ws_frame(frame, now),
+            // The clock is read only for a frame that needs it: a message does not.
+            Some(Ok(frame)) => self.session.handle_ws_frame_with_clock(frame, now),
             Some(Err(err)) => {
                 self.ws = None;
-                self.session.handle_ws_closed(Some(err), now);
+                self.session.handle_ws_closed(Some(err), now());
             }
             None => {
                 self.ws = None;
-                self.session.handle_ws_closed(None, now);
+                self.session.handle_ws_closed(None, now());
             }
         }
     }
