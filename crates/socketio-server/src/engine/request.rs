@@ -89,17 +89,32 @@ struct Query<'a> {
 
 impl<'a> Query<'a> {
     fn parse(query: Option<&'a str>) -> Self {
+        let query = query.unwrap_or_default();
         let mut parsed = Self::default();
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            let slot = match &*key {
-                "EIO" => &mut parsed.eio,
-                "transport" => &mut parsed.transport,
-                "sid" => &mut parsed.sid,
-                _ => continue,
-            };
-            slot.get_or_insert(value);
+        // Engine.IO's own queries are plain (`EIO=4&transport=polling&sid=...&t=...`):
+        // split as they are, with no decoding pass over each part.
+        if !query.contains(['%', '+']) {
+            for pair in query.split('&') {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                parsed.set(key, Cow::Borrowed(value));
+            }
+            return parsed;
+        }
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            parsed.set(&key, value);
         }
         parsed
+    }
+
+    /// Keeps the first value of a parameter Engine.IO reads.
+    fn set(&mut self, key: &str, value: Cow<'a, str>) {
+        let slot = match key {
+            "EIO" => &mut self.eio,
+            "transport" => &mut self.transport,
+            "sid" => &mut self.sid,
+            _ => return,
+        };
+        slot.get_or_insert(value);
     }
 }
 
@@ -255,6 +270,58 @@ where
             shared.insert(socket.clone());
             Driver::new(shared, session, socket.clone(), None).spawn();
             poll(&socket).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(query: &str) -> [Option<String>; 3] {
+        let query = Query::parse(Some(query));
+        [query.eio, query.transport, query.sid].map(|value| value.map(Cow::into_owned))
+    }
+
+    #[test]
+    fn plain_and_encoded_queries_read_the_same() {
+        let some = |value: &str| Some(value.to_owned());
+        let cases = [
+            (
+                "EIO=4&transport=polling&t=PZ1a2b3",
+                [some("4"), some("polling"), None],
+            ),
+            (
+                "EIO=4&transport=websocket&sid=AbC-_9",
+                [some("4"), some("websocket"), some("AbC-_9")],
+            ),
+            ("sid=a&sid=b&EIO=4", [some("4"), None, some("a")]),
+            ("&&EIO&transport=&=x", [some(""), some(""), None]),
+            ("", [None, None, None]),
+            (
+                "EIO=4&transport=poll%69ng&sid=a%2Bb",
+                [some("4"), some("polling"), some("a+b")],
+            ),
+            (
+                "EIO=4+&transport=polling",
+                [some("4 "), some("polling"), None],
+            ),
+            ("E%49O=3&sid=x%ZZ", [some("3"), None, some("x%ZZ")]),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(parsed(query), expected, "{query}");
+            // The same as the general decoder's reading.
+            let mut general = [None, None, None];
+            for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+                let slot = match &*key {
+                    "EIO" => &mut general[0],
+                    "transport" => &mut general[1],
+                    "sid" => &mut general[2],
+                    _ => continue,
+                };
+                slot.get_or_insert(value.into_owned());
+            }
+            assert_eq!(parsed(query), general, "{query}");
         }
     }
 }
