@@ -562,7 +562,7 @@ async fn next_frame(ws: &mut Option<WsConn>) -> Option<Result<Frame, TransportEr
 async fn wait_upgrade(pending: &mut Option<OnUpgrade>, config: &EngineConfig) -> Option<WsConn> {
     let on_upgrade = pending.as_mut()?;
     match on_upgrade.await {
-        Ok(upgraded) => Some(accept_stream(upgraded, config).await),
+        Ok(upgraded) => Some(accept_stream(upgraded, config)),
         Err(err) => {
             tracing::debug!(%err, "websocket upgrade failed");
             None

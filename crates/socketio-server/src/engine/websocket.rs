@@ -2,7 +2,7 @@
 //! writing them to the connection directly.
 
 use std::{
-    io::IoSlice,
+    io::{self, IoSlice, Read, Write},
     pin::Pin,
     task::{Context, Poll, ready},
 };
@@ -10,24 +10,20 @@ use std::{
 use bytes::{Buf, Bytes};
 use bytestring::ByteString;
 use engineio_core::{Frame, InlineQueue, TransportError};
-use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::AsyncWrite;
-use tokio_tungstenite::{
-    WebSocketStream,
-    tungstenite::{
-        self, Message as WsMessage,
-        error::CapacityError,
-        handshake::derive_accept_key,
-        protocol::{Role, WebSocketConfig},
-    },
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::tungstenite::{
+    self, Message as WsMessage,
+    error::CapacityError,
+    handshake::derive_accept_key,
+    protocol::{Role, WebSocketConfig, WebSocketContext},
 };
 
 use super::EngineConfig;
 
-/// A server-side WebSocket over an upgraded HTTP connection.
-pub(super) type WsStream = WebSocketStream<TokioIo<Upgraded>>;
+/// The upgraded HTTP connection under a WebSocket.
+pub(super) type WsStream = TokioIo<Upgraded>;
 
 /// At most this many slices go to one vectored write.
 const MAX_SLICES: usize = 32;
@@ -46,13 +42,17 @@ thread_local! {
 
 /// A session's WebSocket.
 ///
-/// tungstenite reads, answers pings and closes. Data frames are written to the connection
-/// directly: a server's frames are not masked, so a frame is its header followed by the
-/// payload as it is, and the header and the (shared) payload go out in one write without
-/// passing through tungstenite's buffer. Frames go out whole and in order; the two
-/// writers meet only at frame boundaries (see [`poll_write`](Self::poll_write)).
+/// tungstenite's protocol state reads, answers pings and closes, driven on the
+/// connection with the driver's own waker (see [`Blocking`]). Data frames are written to
+/// the connection directly: a server's frames are not masked, so a frame is its header
+/// followed by the payload as it is, and the header and the (shared) payload go out in one
+/// write without passing through tungstenite's buffer. Frames go out whole and in order;
+/// the two writers meet only at frame boundaries (see [`poll_write`](Self::poll_write)).
 pub(super) struct WsConn {
     stream: WsStream,
+    protocol: WebSocketContext,
+    /// Whether tungstenite has reported the end of the stream.
+    ended: bool,
     /// Frames that could not be written at once, oldest first; the first may be partly
     /// written. Boxed, and only while there are some: most writes complete at once, and
     /// the server keeps one of these per connection.
@@ -134,9 +134,11 @@ impl RawFrame {
 }
 
 impl WsConn {
-    fn new(stream: WsStream) -> Self {
+    fn new(stream: WsStream, protocol: WebSocketContext) -> Self {
         Self {
             stream,
+            protocol,
+            ended: false,
             backlog: None,
             own_output: false,
         }
@@ -160,12 +162,21 @@ impl WsConn {
             self.keep(frames);
         }
         if self.own_output {
-            if let Poll::Ready(flushed) = self.stream.poll_flush_unpin(cx) {
-                self.own_output = false;
-                flushed.map_err(|_| TransportError::WebSocket)?;
-            } else {
-                self.keep(frames);
-                return Poll::Pending;
+            let flushed = self
+                .protocol
+                .flush(&mut Blocking::new(&mut self.stream, cx));
+            match would_block(flushed) {
+                Poll::Ready(flushed) => {
+                    self.own_output = false;
+                    // `ConnectionClosed`: the close it owed went out, and with it the rest.
+                    if !matches!(flushed, Ok(()) | Err(tungstenite::Error::ConnectionClosed)) {
+                        return Poll::Ready(Err(TransportError::WebSocket));
+                    }
+                }
+                Poll::Pending => {
+                    self.keep(frames);
+                    return Poll::Pending;
+                }
             }
         }
         if let Some(backlog) = self.backlog.as_deref_mut() {
@@ -199,30 +210,108 @@ impl WsConn {
 
     /// The next Engine.IO frame from the client: `None` once it closed the WebSocket.
     pub(super) async fn next_frame(&mut self) -> Option<Result<Frame, TransportError>> {
-        loop {
-            match self.stream.next().await? {
+        std::future::poll_fn(|cx| self.poll_next_frame(cx)).await
+    }
+
+    fn poll_next_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame, TransportError>>> {
+        while !self.ended {
+            let read = self.protocol.read(&mut Blocking::new(&mut self.stream, cx));
+            match ready!(would_block(read)) {
                 Ok(message) => {
                     // tungstenite answers a ping itself, on its next read or write: from
                     // now on it may have output of its own.
                     self.own_output |= matches!(message, WsMessage::Ping(_));
                     match from_ws_message(message) {
-                        Ok(Some(frame)) => return Some(Ok(frame)),
+                        Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
                         Ok(None) => {}
-                        Err(()) => return None,
+                        Err(()) => self.ended = true,
                     }
                 }
-                Err(err) => return Some(Err(transport_error(&err))),
+                Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                    self.ended = true;
+                }
+                Err(err) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(transport_error(&err))));
+                }
             }
         }
+        Poll::Ready(None)
     }
 
     /// Writes the frames that wait, then closes the WebSocket.
     pub(super) async fn close(&mut self) -> Result<(), TransportError> {
         std::future::poll_fn(|cx| self.poll_backlog(cx)).await?;
-        self.stream
-            .close(None)
-            .await
-            .map_err(|_| TransportError::WebSocket)
+        // The close frame is queued once; what does not go out at once is flushed after.
+        let mut queued = false;
+        let closed = std::future::poll_fn(|cx| {
+            let mut io = Blocking::new(&mut self.stream, cx);
+            let step = if queued {
+                self.protocol.flush(&mut io)
+            } else {
+                self.protocol.close(&mut io, None)
+            };
+            queued = true;
+            would_block(step)
+        })
+        .await;
+        match closed {
+            Ok(()) | Err(tungstenite::Error::ConnectionClosed) => Ok(()),
+            Err(_) => Err(TransportError::WebSocket),
+        }
+    }
+}
+
+/// The connection as the blocking reader and writer that tungstenite drives: what is
+/// not ready is `WouldBlock`, with the driver's waker registered for it. Made for each
+/// call, with the caller's context, so that no waker of tungstenite's own stands between
+/// the connection and the driver.
+struct Blocking<'a, 'b> {
+    io: &'a mut WsStream,
+    cx: &'a mut Context<'b>,
+}
+
+impl<'a, 'b> Blocking<'a, 'b> {
+    fn new(io: &'a mut WsStream, cx: &'a mut Context<'b>) -> Self {
+        Self { io, cx }
+    }
+}
+
+fn pending_is_would_block<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
+    match poll {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+impl Read for Blocking<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut buf = ReadBuf::new(buf);
+        pending_is_would_block(Pin::new(&mut *self.io).poll_read(self.cx, &mut buf))?;
+        Ok(buf.filled().len())
+    }
+}
+
+impl Write for Blocking<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        pending_is_would_block(Pin::new(&mut *self.io).poll_write(self.cx, buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        pending_is_would_block(Pin::new(&mut *self.io).poll_flush(self.cx))
+    }
+}
+
+/// A tungstenite step that hit `WouldBlock` is pending: the waker is registered.
+fn would_block<T>(step: Result<T, tungstenite::Error>) -> Poll<Result<T, tungstenite::Error>> {
+    match step {
+        Err(tungstenite::Error::Io(err)) if err.kind() == io::ErrorKind::WouldBlock => {
+            Poll::Pending
+        }
+        step => Poll::Ready(step),
     }
 }
 
@@ -369,7 +458,7 @@ fn poll_write_some(
 ) -> Poll<Result<usize, TransportError>> {
     GATHER.with_borrow_mut(|gather| {
         gather.clear();
-        let io = Pin::new(stream.get_mut());
+        let io = Pin::new(stream);
         // Small frames only, the usual case: one buffer, one plain write (the kernel's
         // path for it is shorter than a vectored one's).
         let written = if gather_small(gather, frames) {
@@ -412,7 +501,7 @@ fn gather_small(gather: &mut Vec<u8>, frames: &impl FrameQueue) -> bool {
 /// Writes `frames` with small payloads copied next to their headers in `gather` and large
 /// ones as slices of their own, in one vectored write.
 fn poll_write_gathered(
-    io: Pin<&mut TokioIo<Upgraded>>,
+    io: Pin<&mut WsStream>,
     cx: &mut Context<'_>,
     gather: &mut Vec<u8>,
     frames: &impl FrameQueue,
@@ -505,15 +594,15 @@ pub(super) fn switching_protocols(
 }
 
 /// Wraps an upgraded connection in a WebSocket with the server's limits.
-pub(super) async fn accept_stream(upgraded: Upgraded, config: &EngineConfig) -> WsConn {
+pub(super) fn accept_stream(upgraded: Upgraded, config: &EngineConfig) -> WsConn {
     let max = Some(config.session.max_payload);
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(config.ws_read_buffer)
         .max_message_size(max)
         .max_frame_size(max);
     WsConn::new(
-        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
-            .await,
+        TokioIo::new(upgraded),
+        WebSocketContext::new(Role::Server, Some(ws_config)),
     )
 }
 
