@@ -128,28 +128,27 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    // A clone shares the URI's buffer: the query can borrow from it while the request
-    // moves on.
-    let uri = req.uri().clone();
-    let query = Query::parse(uri.query());
+    // What the query says is read before the request moves on: the query borrows from it.
+    let query = Query::parse(req.uri().query());
     let transport = match query.transport.as_deref().map(str::parse::<TransportKind>) {
         Some(Ok(TransportKind::Polling)) if shared.config.polling => TransportKind::Polling,
         Some(Ok(TransportKind::WebSocket)) if shared.config.websocket => TransportKind::WebSocket,
         _ => return ErrorCode::UnknownTransport.response(),
     };
-    match query.sid {
-        Some(sid) => {
-            let Some(socket) = shared.get(&sid) else {
-                return ErrorCode::UnknownSid.response();
-            };
-            match (transport, req.method()) {
-                (TransportKind::Polling, &Method::GET) => poll(&socket).await,
-                (TransportKind::Polling, &Method::POST) => post(&shared, &socket, req).await,
-                (TransportKind::WebSocket, &Method::GET) => upgrade(&socket, req).await,
-                _ => ErrorCode::BadRequest.response(),
-            }
-        }
-        None => handshake(shared, transport, query.eio.as_deref(), req).await,
+    let v4 = query.eio.as_deref() == Some("4");
+    let socket = match query.sid.as_deref().map(|sid| shared.get(sid)) {
+        Some(Some(socket)) => Some(socket),
+        Some(None) => return ErrorCode::UnknownSid.response(),
+        None => None,
+    };
+    match socket {
+        Some(socket) => match (transport, req.method()) {
+            (TransportKind::Polling, &Method::GET) => poll(&socket).await,
+            (TransportKind::Polling, &Method::POST) => post(&shared, &socket, req).await,
+            (TransportKind::WebSocket, &Method::GET) => upgrade(&socket, req).await,
+            _ => ErrorCode::BadRequest.response(),
+        },
+        None => handshake(shared, transport, v4, req).await,
     }
 }
 
@@ -219,7 +218,7 @@ async fn upgrade<B>(socket: &EngineSocket, mut req: Request<B>) -> Response<Full
 async fn handshake<B>(
     shared: Arc<Shared>,
     transport: TransportKind,
-    eio: Option<&str>,
+    v4: bool,
     mut req: Request<B>,
 ) -> Response<Full<Bytes>>
 where
@@ -228,7 +227,7 @@ where
     if req.method() != Method::GET {
         return ErrorCode::BadHandshakeMethod.response();
     }
-    if eio != Some("4") {
+    if !v4 {
         return ErrorCode::UnsupportedProtocolVersion.response();
     }
     let ws_response = match transport {
