@@ -240,8 +240,8 @@ impl ServerSession {
         self.timers.next()
     }
 
-    /// Handles a packet that arrived on the session's active transport.
-    /// Handles a packet from the client; `now` is asked only by those that need the time.
+    /// Handles a packet that arrived on the session's active transport; `now` is asked
+    /// only by those that need the time.
     fn handle_packet(&mut self, packet: Packet, now: impl FnOnce() -> Instant) {
         match packet {
             Packet::Message(message) => self.events.push_back(Event::Message(message)),

@@ -81,23 +81,38 @@ impl Outbox {
         count: usize,
         messages: impl Iterator<Item = Outgoing>,
     ) -> Result<(), SendError> {
-        let was_empty = {
-            let mut state = self.lock()?;
-            if state.closed {
-                return Err(SendError::Closed);
-            }
-            let len = state.queue.len();
-            if len + count > self.capacity && len > 0 {
-                return Err(SendError::Full);
-            }
-            state.queue.extend(messages);
-            self.ready.store(true, Ordering::Release);
-            len == 0
-        };
+        let state = self.lock()?;
+        if state.closed {
+            return Err(SendError::Closed);
+        }
+        if !self.has_room(&state, count) {
+            return Err(SendError::Full);
+        }
+        self.append(state, driver, messages);
+        Ok(())
+    }
+
+    /// Whether `count` more messages fit: any group fits an empty queue.
+    fn has_room(&self, state: &State, count: usize) -> bool {
+        let len = state.queue.len();
+        len == 0 || len + count <= self.capacity
+    }
+
+    /// Queues `messages` and lets the lock go; wakes the `driver` when the queue was
+    /// empty (it looks again only when woken).
+    fn append(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        driver: &DriverWaker,
+        messages: impl Iterator<Item = Outgoing>,
+    ) {
+        let was_empty = state.queue.is_empty();
+        state.queue.extend(messages);
+        self.ready.store(true, Ordering::Release);
+        drop(state);
         if was_empty {
             driver.wake_from_work();
         }
-        Ok(())
     }
 
     /// [`push_all`](Self::push_all), waiting while the queue has no room.
@@ -116,14 +131,8 @@ impl Outbox {
                 if state.closed {
                     return Err(SendError::Closed);
                 }
-                let len = state.queue.len();
-                if len + count <= self.capacity || len == 0 {
-                    state.queue.extend(messages.take().into_iter().flatten());
-                    self.ready.store(true, Ordering::Release);
-                    drop(state);
-                    if len == 0 {
-                        driver.wake_from_work();
-                    }
+                if self.has_room(&state, count) {
+                    self.append(state, driver, messages.take().into_iter().flatten());
                     return Ok(());
                 }
                 // Registered before the lock is let go: room made from now on is seen.

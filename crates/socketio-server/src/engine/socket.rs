@@ -156,13 +156,7 @@ impl EngineSocket {
     /// Queues a message for the client. Fails at once, without waiting, when the
     /// session's outgoing queue is full or the session is closed.
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        let sent = self.shared.outbox.push_all(
-            &self.shared.driver,
-            1,
-            std::iter::once(Outgoing::Message(message.into())),
-        );
-        self.track_fullness(sent.as_ref().err());
-        sent
+        self.send_outgoing(std::iter::once(Outgoing::Message(message.into())))
     }
 
     /// Applies the slow-consumer policy: a queue that stays full past the configured
@@ -274,13 +268,7 @@ impl EngineSocket {
 
     /// Queues a message, waiting while the outgoing queue is full.
     pub async fn send_wait(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        self.shared
-            .outbox
-            .push_all_wait(
-                &self.shared.driver,
-                1,
-                std::iter::once(Outgoing::Message(message.into())),
-            )
+        self.send_outgoing_wait(std::iter::once(Outgoing::Message(message.into())))
             .await
     }
 

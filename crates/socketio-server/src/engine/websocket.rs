@@ -90,7 +90,23 @@ struct Head {
     len: u8,
 }
 
+impl Head {
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
 impl RawFrame {
+    /// What is left of the header to write: nothing once it is out.
+    fn unwritten_head(&self) -> Head {
+        let mut head = self.full_head();
+        // `head_written` is past the header's end once it is out.
+        let from = usize::from(self.head_written).min(usize::from(head.len));
+        head.bytes.copy_within(from..usize::from(head.len), 0);
+        head.len -= from as u8;
+        head
+    }
+
     /// The whole header; meaningful while some of it is still to write, when the payload
     /// has its whole length.
     fn full_head(&self) -> Head {
@@ -471,16 +487,6 @@ fn poll_write_some(
     })
 }
 
-/// What is left of a frame's header.
-fn unwritten_head(frame: &RawFrame) -> Head {
-    let mut head = frame.full_head();
-    // Nothing once the header is out (`head_written` is then past its end).
-    let from = usize::from(frame.head_written).min(usize::from(head.len));
-    head.bytes.copy_within(from..usize::from(head.len), 0);
-    head.len -= from as u8;
-    head
-}
-
 /// Copies the frames, headers and payloads, into `gather` while all their payloads are
 /// small, up to `GATHER_MAX`; `false` when one is not.
 fn gather_small(gather: &mut Vec<u8>, frames: &impl FrameQueue) -> bool {
@@ -491,8 +497,8 @@ fn gather_small(gather: &mut Vec<u8>, frames: &impl FrameQueue) -> bool {
         if frame.payload.len() > COPY_MAX {
             return false;
         }
-        let head = unwritten_head(frame);
-        gather.extend_from_slice(head.bytes.get(..usize::from(head.len)).unwrap_or_default());
+        let head = frame.unwritten_head();
+        gather.extend_from_slice(head.as_bytes());
         gather.extend_from_slice(&frame.payload);
     }
     true
@@ -525,8 +531,8 @@ fn poll_write_gathered(
         if count + 3 > MAX_SLICES || gather.len() >= GATHER_MAX {
             break;
         }
-        let head = unwritten_head(frame);
-        gather.extend_from_slice(head.bytes.get(..usize::from(head.len)).unwrap_or_default());
+        let head = frame.unwritten_head();
+        gather.extend_from_slice(head.as_bytes());
         if frame.payload.len() <= COPY_MAX {
             gather.extend_from_slice(&frame.payload);
             continue;
