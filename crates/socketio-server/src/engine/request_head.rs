@@ -45,14 +45,20 @@ impl RequestHead {
             buffer.put_slice(value.as_bytes());
             buffer.put_u8(0);
         }
-        // axum's router keeps the request's URI as it came, a slice of the same buffer.
+        let detached = detach_uri(&uri);
+        // axum's router keeps the request's URI as it came, a slice of the same buffer:
+        // the same URI unless a router nested the service, then one copy serves both.
         #[cfg(feature = "axum")]
         if let Some(original) = extensions.get_mut::<axum::extract::OriginalUri>() {
-            original.0 = detach_uri(&original.0);
+            original.0 = if original.0 == uri {
+                detached.clone()
+            } else {
+                detach_uri(&original.0)
+            };
         }
         Self {
             method,
-            uri: detach_uri(&uri),
+            uri: detached,
             version,
             headers: buffer.freeze(),
             extensions,
@@ -173,5 +179,28 @@ mod tests {
         assert_eq!(parts.extensions.get::<u32>(), Some(&7));
         // Built once.
         assert!(std::ptr::eq(head.parts(), parts));
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn the_router_s_original_uri_is_kept_whether_or_not_it_is_the_request_s() {
+        use axum::extract::OriginalUri;
+        for (uri, original) in [
+            ("/socket.io/?EIO=4&sid=a", "/socket.io/?EIO=4&sid=a"),
+            ("/socket.io/?EIO=4&sid=a", "/api/socket.io/?EIO=4&sid=a"),
+        ] {
+            let (mut parts, ()) = http::Request::builder()
+                .uri(uri)
+                .body(())
+                .unwrap()
+                .into_parts();
+            parts
+                .extensions
+                .insert(OriginalUri(original.parse().unwrap()));
+            let head = RequestHead::new(parts);
+            let parts = head.parts();
+            assert_eq!(parts.uri, uri);
+            assert_eq!(parts.extensions.get::<OriginalUri>().unwrap().0, original);
+        }
     }
 }

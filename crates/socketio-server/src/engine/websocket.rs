@@ -591,8 +591,14 @@ pub(super) fn switching_protocols(
         .ok_or("missing Sec-WebSocket-Key")?;
     Ok(http::Response::builder()
         .status(http::StatusCode::SWITCHING_PROTOCOLS)
-        .header(http::header::CONNECTION, "Upgrade")
-        .header(http::header::UPGRADE, "websocket")
+        .header(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("Upgrade"),
+        )
+        .header(
+            http::header::UPGRADE,
+            http::HeaderValue::from_static("websocket"),
+        )
         .header(
             http::header::SEC_WEBSOCKET_ACCEPT,
             derive_accept_key(key.as_bytes()),
