@@ -76,7 +76,7 @@ impl Iterator for PayloadDecoder {
         self.count += 1;
         // A byte search: a `char` pattern sets up a searcher per call, and the separator
         // is ASCII, a whole character.
-        let (current, next) = match rest.bytes().position(|b| b == SEPARATOR) {
+        let (current, next) = match memchr::memchr(SEPARATOR, rest.as_bytes()) {
             Some(at) => (
                 rest.slice_ref(rest.get(..at).unwrap_or_default()),
                 Some(rest.slice_ref(rest.get(at + 1..).unwrap_or_default())),

@@ -93,9 +93,9 @@ impl<'a> Query<'a> {
         let mut parsed = Self::default();
         // Engine.IO's own queries are plain (`EIO=4&transport=polling&sid=...&t=...`):
         // split as they are, with no decoding pass over each part.
-        // Bytes, not chars: a `char` pattern costs a searcher's set-up per call, more than
-        // these short queries take to scan.
-        if !query.bytes().any(|b| b == b'%' || b == b'+') {
+        // Byte searches, not `char` patterns: these set up a searcher per call, which
+        // costs more than these short queries take to scan.
+        if memchr::memchr2(b'%', b'+', query.as_bytes()).is_none() {
             let mut rest = query;
             loop {
                 let (pair, next) = split_at_byte(rest, b'&');
@@ -127,7 +127,7 @@ impl<'a> Query<'a> {
 
 /// `text` before the first `byte` (an ASCII byte) and, if it is there, what follows it.
 fn split_at_byte(text: &str, byte: u8) -> (&str, Option<&str>) {
-    match text.bytes().position(|b| b == byte) {
+    match memchr::memchr(byte, text.as_bytes()) {
         // An ASCII byte is a whole character: both sides are whole strings.
         Some(at) => (
             text.get(..at).unwrap_or_default(),
