@@ -5,8 +5,13 @@
 //!
 //! ```text
 //! runner [--quick] [--servers ours,socketioxide,node] [--scenarios ID,ID,...]
-//!        [--no-build] [--no-codecs] [--retries N] [--budget SECS] [--out DIR] [--root DIR] [--max-quiet-wait SECS]
+//!        [--no-build] [--no-codecs] [--retries N] [--rounds N] [--budget SECS] [--out DIR] [--root DIR] [--max-quiet-wait SECS]
 //! ```
+//!
+//! With `--rounds N`, each scenario runs N times per server, the servers taking turns
+//! within each round; each cell of the table comes from one whole run, the one with the
+//! median server CPU per operation among its server's rounds, and a second table gives the
+//! CPU ratio of every round (neighbouring runs, the fairest comparison on a noisy machine).
 //!
 //! Before each scenario it waits (bounded) until the machine is quiet, because a build
 //! running beside the benchmark halves the numbers; what other processes still took during
@@ -164,6 +169,7 @@ struct Cli {
     build: bool,
     codecs: bool,
     retries: Option<u32>,
+    rounds: u32,
     budget: Option<Duration>,
     out: Option<PathBuf>,
     root: Option<PathBuf>,
@@ -178,6 +184,7 @@ fn parse_cli() -> Result<Cli, String> {
         build: true,
         codecs: true,
         retries: None,
+        rounds: 1,
         budget: None,
         out: None,
         root: None,
@@ -201,6 +208,10 @@ fn parse_cli() -> Result<Cli, String> {
                         .map_err(|err| format!("--retries: {err}"))?,
                 )
             }
+            "--rounds" => {
+                let rounds: u32 = value()?.parse().map_err(|err| format!("--rounds: {err}"))?;
+                cli.rounds = rounds.clamp(1, 9);
+            }
             "--servers" => cli.servers = value()?.split(',').map(str::to_owned).collect(),
             "--scenarios" => cli.scenarios = Some(value()?.split(',').map(str::to_owned).collect()),
             "--out" => cli.out = Some(PathBuf::from(value()?)),
@@ -213,7 +224,7 @@ fn parse_cli() -> Result<Cli, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "runner [--quick] [--servers ours,socketioxide,node] [--scenarios ID,...] [--no-build] [--no-codecs] [--retries N] [--budget SECS] [--out DIR] [--root DIR] [--max-quiet-wait SECS]"
+                    "runner [--quick] [--servers ours,socketioxide,node] [--scenarios ID,...] [--no-build] [--no-codecs] [--retries N] [--rounds N] [--budget SECS] [--out DIR] [--root DIR] [--max-quiet-wait SECS]"
                 );
                 std::process::exit(0);
             }
@@ -891,6 +902,85 @@ fn format_number(value: f64, digits: usize) -> String {
     }
 }
 
+/// The run each cell of the table shows: of a server's rounds of a scenario, the one with
+/// the median server CPU per operation (the lower middle one of an even count); a failed
+/// run only when every round failed.
+fn median_runs(results: &[Value], specs: &[Spec], servers: &[Server]) -> Vec<Value> {
+    let mut shown = Vec::new();
+    for spec in specs {
+        for server in servers {
+            let runs: Vec<&Value> = results
+                .iter()
+                .filter(|result| result["server"] == server.name && result["spec"] == spec.id)
+                .collect();
+            let mut measured: Vec<(f64, &Value)> = runs
+                .iter()
+                .filter_map(|run| Some((run["server_cpu_us_per_op"].as_f64()?, *run)))
+                .collect();
+            measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let chosen = measured
+                .get(measured.len().saturating_sub(1) / 2)
+                .map(|(_, run)| *run)
+                .or_else(|| runs.first().copied());
+            shown.extend(chosen.cloned());
+        }
+    }
+    shown
+}
+
+/// The ratio of ours to each peer's server CPU per operation in every round, with its
+/// median: the two runs of a round are neighbours in time.
+fn render_rounds(specs: &[Spec], servers: &[Server], results: &[Value], rounds: u32) -> String {
+    let mut md = String::new();
+    let peers: Vec<&Server> = servers.iter().filter(|s| s.name != "ours").collect();
+    if peers.is_empty() || !servers.iter().any(|s| s.name == "ours") {
+        return md;
+    }
+    let _ = writeln!(
+        md,
+        "\n### Server CPU per operation, ours ÷ peer, round by round\n\n\
+         Each scenario ran {rounds} times per server, the servers taking turns within a round; \
+         the table above shows, for each server, its run with the median server CPU per \
+         operation. Here is the ratio of every round (ours and the peer ran one after the \
+         other) and the median of those ratios.\n"
+    );
+    let _ = writeln!(md, "| scenario | peer | each round | median |");
+    let _ = writeln!(md, "| --- | --- | --- | ---: |");
+    let cpu = |server: &str, spec: &str, round: u32| {
+        results
+            .iter()
+            .find(|r| r["server"] == server && r["spec"] == spec && r["round"] == round)
+            .and_then(|r| r["server_cpu_us_per_op"].as_f64())
+    };
+    for spec in specs {
+        for peer in &peers {
+            let mut ratios: Vec<f64> = (0..rounds)
+                .filter_map(|round| {
+                    let ours = cpu("ours", &spec.id, round)?;
+                    let theirs = cpu(peer.name, &spec.id, round)?;
+                    (theirs > 0.0).then(|| ours / theirs)
+                })
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            let each = ratios
+                .iter()
+                .map(|ratio| format!("{ratio:.2}×"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ratios.sort_by(f64::total_cmp);
+            let median = if ratios.len() % 2 == 1 {
+                ratios[ratios.len() / 2]
+            } else {
+                (ratios[ratios.len() / 2 - 1] + ratios[ratios.len() / 2]) / 2.0
+            };
+            let _ = writeln!(md, "| {} | {} | {each} | {median:.2}× |", spec.id, peer.name);
+        }
+    }
+    md
+}
+
 fn find<'a>(results: &'a [Value], server: &str, spec: &str) -> Option<&'a Value> {
     results
         .iter()
@@ -1322,14 +1412,18 @@ fn main_inner() -> Result<(), String> {
     let budget = cli
         .budget
         .unwrap_or(Duration::from_secs(if cli.quick { 300 } else { 780 }));
+    let rounds = cli.rounds;
     let mut remaining: Duration = specs
         .iter()
-        .map(|spec| spec.estimate * servers.len() as u32)
+        .map(|spec| spec.estimate * servers.len() as u32 * rounds)
         .sum();
-    let mut runs_left = specs.len() * servers.len();
+    let mut runs_left = specs.len() * servers.len() * rounds as usize;
     // Scenario by scenario, each server in turn: a noisy spell on the machine then hits
     // neighbours in the table rather than one server's whole column.
-    for spec in &specs {
+    for (spec, round) in specs
+        .iter()
+        .flat_map(|spec| (0..rounds).map(move |round| (spec, round)))
+    {
         for server in &servers {
             if spec.kind == Kind::Cluster && server.node.is_none() {
                 // Its Redis adapter speaks a format of its own, not Node's: no cluster of
@@ -1365,9 +1459,11 @@ fn main_inner() -> Result<(), String> {
             };
             remaining = remaining.saturating_sub(spec.estimate);
             runs_left -= 1;
+            let mut result = result;
             if result.get("failed").is_some() {
                 harness_failures += 1;
             }
+            result["round"] = json!(round);
             results.push(result);
         }
     }
@@ -1387,7 +1483,11 @@ fn main_inner() -> Result<(), String> {
     } else {
         None
     };
-    let mut markdown = render(&machine, &command, mode, &specs, &servers, &results);
+    let shown = median_runs(&results, &specs, &servers);
+    let mut markdown = render(&machine, &command, mode, &specs, &servers, &shown);
+    if rounds > 1 {
+        markdown.push_str(&render_rounds(&specs, &servers, &results, rounds));
+    }
     if let Some(codecs) = &codecs {
         let _ = writeln!(
             markdown,
