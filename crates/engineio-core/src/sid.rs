@@ -37,6 +37,13 @@ impl Sid {
     }
 }
 
+impl From<Sid> for ByteString {
+    /// The id's text, shared with the id (no copy).
+    fn from(sid: Sid) -> Self {
+        sid.0
+    }
+}
+
 impl From<&str> for Sid {
     fn from(text: &str) -> Self {
         Self(ByteString::from(text))

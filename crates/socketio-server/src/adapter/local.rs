@@ -88,7 +88,11 @@ impl LocalAdapter {
             .namespaces
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        write(namespaces.entry(ByteString::from(ns)).or_default());
+        // The name is copied only for a namespace's first entry.
+        match namespaces.get_mut(ns) {
+            Some(rooms) => write(rooms),
+            None => write(namespaces.entry(ByteString::from(ns)).or_default()),
+        }
     }
 
     fn recovery(&self) -> std::sync::MutexGuard<'_, Recovery> {

@@ -470,7 +470,7 @@ impl Socket {
     pub(crate) fn mark_connected(&self, rooms: &[crate::Room]) {
         self.inner.connected.store(true, Ordering::Release);
         self.inner.ns.add(self.clone());
-        self.join(crate::Room::from(self.id()));
+        self.join(crate::Room::from(self.sid().clone()));
         self.join(rooms.to_vec());
     }
 
