@@ -178,35 +178,43 @@ fn on_broadcast_text(shared: &Shared, broadcast: &Broadcast, client: usize, text
     }
 }
 
-/// The reading half of a broadcast socket; `on_ping` answers a ping.
+/// The reading side of a broadcast socket; `on_ping` answers a ping (given the socket,
+/// which a receiver also writes on). The run's deadline is one timer for the whole loop,
+/// not one per message.
 async fn receive_loop<S>(
     shared: &Shared,
     broadcast: &Broadcast,
     client: usize,
-    stream: &mut S,
-    mut on_ping: impl AsyncFnMut() -> bool,
+    socket: &mut S,
+    mut on_ping: impl AsyncFnMut(&mut S) -> bool,
 ) where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
+    let deadline = tokio::time::sleep_until(shared.deadline.into());
+    let mut deadline = std::pin::pin!(deadline);
     while shared.running() {
-        match tokio::time::timeout_at(shared.deadline.into(), stream.next()).await {
-            Err(_) => return,
-            Ok(Some(Ok(Message::Text(text)))) => {
-                if on_broadcast_text(shared, broadcast, client, &text) && !on_ping().await {
+        let next = tokio::select! {
+            biased;
+            next = socket.next() => next,
+            () = &mut deadline => return,
+        };
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                if on_broadcast_text(shared, broadcast, client, &text) && !on_ping(socket).await {
                     shared.closed("send pong".into());
                     return;
                 }
             }
-            Ok(Some(Ok(Message::Close(frame)))) => {
+            Some(Ok(Message::Close(frame))) => {
                 shared.closed(format!("close frame: {frame:?}"));
                 return;
             }
-            Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(err))) => {
+            Some(Ok(_)) => {}
+            Some(Err(err)) => {
                 shared.closed(err.to_string());
                 return;
             }
-            Ok(None) => {
+            None => {
                 shared.closed("end of stream".into());
                 return;
             }
@@ -214,11 +222,15 @@ async fn receive_loop<S>(
     }
 }
 
-/// A receiver of the broadcast scenario.
-pub(crate) async fn receiver(shared: Rc<Shared>, broadcast: Rc<Broadcast>, client: usize, ws: Ws) {
-    let (mut sink, mut stream) = ws.split();
-    receive_loop(&shared, &broadcast, client, &mut stream, async || {
-        sink.send(Message::Text(PONG)).await.is_ok()
+/// A receiver of the broadcast scenario: reads and answers pings on the one socket.
+pub(crate) async fn receiver(
+    shared: Rc<Shared>,
+    broadcast: Rc<Broadcast>,
+    client: usize,
+    mut ws: Ws,
+) {
+    receive_loop(&shared, &broadcast, client, &mut ws, async |ws: &mut Ws| {
+        ws.send(Message::Text(PONG)).await.is_ok()
     })
     .await;
 }
@@ -229,7 +241,7 @@ pub(crate) async fn sender(shared: Rc<Shared>, broadcast: Rc<Broadcast>, ws: Ws)
     let (mut sink, mut stream) = ws.split();
     // The sender's socket receives the broadcasts too; its pings are answered by the
     // writer below, which owns the sink.
-    let reader = receive_loop(&shared, &broadcast, 0, &mut stream, async || {
+    let reader = receive_loop(&shared, &broadcast, 0, &mut stream, async |_: &mut _| {
         broadcast.pong_wanted.set(broadcast.pong_wanted.get() + 1);
         broadcast.wake.notify_one();
         true
