@@ -975,7 +975,11 @@ fn render_rounds(specs: &[Spec], servers: &[Server], results: &[Value], rounds: 
             } else {
                 (ratios[ratios.len() / 2 - 1] + ratios[ratios.len() / 2]) / 2.0
             };
-            let _ = writeln!(md, "| {} | {} | {each} | {median:.2}× |", spec.id, peer.name);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {each} | {median:.2}× |",
+                spec.id, peer.name
+            );
         }
     }
     md
