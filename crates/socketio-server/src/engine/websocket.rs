@@ -13,8 +13,8 @@ use engineio_core::{Frame, InlineQueue, TransportError};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_tungstenite::tungstenite::{
-    self, Message as WsMessage,
+use tungstenite::{
+    Message as WsMessage,
     error::CapacityError,
     handshake::derive_accept_key,
     protocol::{Role, WebSocketConfig, WebSocketContext},
