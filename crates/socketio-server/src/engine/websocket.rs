@@ -477,40 +477,41 @@ fn poll_write_some(
         let io = Pin::new(stream);
         // Small frames only, the usual case: one buffer, one plain write (the kernel's
         // path for it is shorter than a vectored one's).
-        let written = if gather_small(gather, frames) {
-            io.poll_write(cx, gather)
-        } else {
-            gather.clear();
-            poll_write_gathered(io, cx, gather, frames)
+        let written = match gather_small(gather, frames) {
+            None => io.poll_write(cx, gather),
+            Some(gathered) => poll_write_gathered(io, cx, gather, frames, gathered),
         };
         written.map_err(|_| TransportError::WebSocket)
     })
 }
 
-/// Copies the frames, headers and payloads, into `gather` while all their payloads are
-/// small, up to `GATHER_MAX`; `false` when one is not.
-fn gather_small(gather: &mut Vec<u8>, frames: &impl FrameQueue) -> bool {
-    for frame in frames.frames() {
+/// Copies the frames, headers and payloads, into `gather` while their payloads are small,
+/// up to `GATHER_MAX`: `None` when that is all there is to write now, or how many frames
+/// it copied before one with a large payload.
+fn gather_small(gather: &mut Vec<u8>, frames: &impl FrameQueue) -> Option<usize> {
+    for (index, frame) in frames.frames().enumerate() {
         if gather.len() >= GATHER_MAX {
             break;
         }
         if frame.payload.len() > COPY_MAX {
-            return false;
+            return Some(index);
         }
         let head = frame.unwritten_head();
         gather.extend_from_slice(head.as_bytes());
         gather.extend_from_slice(&frame.payload);
     }
-    true
+    None
 }
 
 /// Writes `frames` with small payloads copied next to their headers in `gather` and large
-/// ones as slices of their own, in one vectored write.
+/// ones as slices of their own, in one vectored write. The first `gathered` frames are in
+/// `gather` already.
 fn poll_write_gathered(
     io: Pin<&mut WsStream>,
     cx: &mut Context<'_>,
     gather: &mut Vec<u8>,
     frames: &impl FrameQueue,
+    gathered: usize,
 ) -> Poll<std::io::Result<usize>> {
     /// A run of the gathering buffer, or a payload written from where it is.
     enum Part<'a> {
@@ -526,7 +527,7 @@ fn poll_write_gathered(
         }
     };
     let mut run = 0;
-    for frame in frames.frames() {
+    for frame in frames.frames().skip(gathered) {
         // A frame adds at most two parts, and one more may close the run.
         if count + 3 > MAX_SLICES || gather.len() >= GATHER_MAX {
             break;
