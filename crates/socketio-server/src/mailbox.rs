@@ -4,13 +4,15 @@
 //! its first block for every session up front, and most sessions (WebSocket ones) never
 //! use it.
 //!
-//! The mailbox does not wake its receiver: the receiver (a session's driver) has one
-//! waker for all its sources, which the sender wakes after a push.
+//! The receiver, a session's driver, has one waker for all its sources: a push wakes it
+//! through that.
 
 use std::sync::{
     Mutex,
     atomic::{AtomicBool, Ordering},
 };
+
+use crate::engine::DriverWaker;
 
 pub(crate) struct Mailbox<T> {
     inner: Mutex<Inner<T>>,
@@ -38,9 +40,9 @@ impl<T> Mailbox<T> {
         }
     }
 
-    /// Queues `item` (the caller then wakes the receiver); gives it back when the
-    /// mailbox is closed or full.
-    pub(crate) fn push(&self, item: T) -> Result<(), T> {
+    /// Queues `item` and wakes the `receiver`; gives the item back when the mailbox is
+    /// closed or full.
+    pub(crate) fn push(&self, item: T, receiver: &DriverWaker) -> Result<(), T> {
         {
             let Ok(mut inner) = self.inner.lock() else {
                 return Err(item);
@@ -51,6 +53,7 @@ impl<T> Mailbox<T> {
             inner.items.push(item);
             self.pending.store(true, Ordering::Release);
         }
+        receiver.wake();
         Ok(())
     }
 

@@ -27,6 +27,7 @@ pub use builder::{AllowRequest, ConfigError, EngineIoBuilder};
 pub use layer::{EngineIoLayer, EngineIoService, ResponseFuture};
 pub(crate) use outbox::Outgoing;
 pub use socket::{EngineConnection, EngineHandler, EngineSocket};
+pub(crate) use waker::DriverWaker;
 
 /// A handle on a running Engine.IO server: its sessions, and its shutdown. Cheap to
 /// clone. Made by [`EngineIo::builder`].

@@ -311,9 +311,7 @@ impl EngineSocket {
 
     /// Sends a command to the driver; gives it back when the driver takes no more.
     pub(super) fn command(&self, command: Command) -> Result<(), Command> {
-        self.shared.commands.push(command)?;
-        self.shared.driver.wake();
-        Ok(())
+        self.shared.commands.push(command, &self.shared.driver)
     }
 
     /// The driver's waker, which the connection wakes when it has events of its own.

@@ -377,9 +377,11 @@ impl Socket {
         // The client learns first; a full queue must not keep the socket in.
         let _ = self.send_encoded(&encoded);
         let event = ConnEvent::Disconnect(self.inner.ns.name.clone(), self.sid().clone());
-        if self.inner.conn.events.push(event).is_ok() {
-            self.inner.conn.engine.driver().wake();
-        }
+        let _ = self
+            .inner
+            .conn
+            .events
+            .push(event, self.inner.conn.engine.driver());
         Ok(())
     }
 
