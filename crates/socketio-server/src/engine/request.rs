@@ -92,9 +92,8 @@ impl<'a> Query<'a> {
         let query = query.unwrap_or_default();
         let mut parsed = Self::default();
         // Engine.IO's own queries are plain (`EIO=4&transport=polling&sid=...&t=...`):
-        // split as they are, with no decoding pass over each part.
-        // Byte searches, not `char` patterns: these set up a searcher per call, which
-        // costs more than these short queries take to scan.
+        // split as they are, with no decoding pass over each part, and with byte searches
+        // (a `char` pattern sets up a searcher per call, more than these queries cost).
         if memchr::memchr2(b'%', b'+', query.as_bytes()).is_none() {
             let mut rest = query;
             loop {
@@ -154,20 +153,18 @@ where
         Some(Ok(TransportKind::WebSocket)) if shared.config.websocket => TransportKind::WebSocket,
         _ => return ErrorCode::UnknownTransport.response(),
     };
-    let v4 = query.eio.as_deref() == Some("4");
-    let socket = match query.sid.as_deref().map(|sid| shared.get(sid)) {
-        Some(Some(socket)) => Some(socket),
-        Some(None) => return ErrorCode::UnknownSid.response(),
-        None => None,
+    let Some(sid) = query.sid.as_deref() else {
+        let v4 = query.eio.as_deref() == Some("4");
+        return handshake(shared, transport, v4, req).await;
     };
-    match socket {
-        Some(socket) => match (transport, req.method()) {
-            (TransportKind::Polling, &Method::GET) => poll(&socket).await,
-            (TransportKind::Polling, &Method::POST) => post(&shared, &socket, req).await,
-            (TransportKind::WebSocket, &Method::GET) => upgrade(&socket, req).await,
-            _ => ErrorCode::BadRequest.response(),
-        },
-        None => handshake(shared, transport, v4, req).await,
+    let Some(socket) = shared.get(sid) else {
+        return ErrorCode::UnknownSid.response();
+    };
+    match (transport, req.method()) {
+        (TransportKind::Polling, &Method::GET) => poll(&socket).await,
+        (TransportKind::Polling, &Method::POST) => post(&shared, &socket, req).await,
+        (TransportKind::WebSocket, &Method::GET) => upgrade(&socket, req).await,
+        _ => ErrorCode::BadRequest.response(),
     }
 }
 
