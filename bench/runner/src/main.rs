@@ -1437,7 +1437,7 @@ fn main_inner() -> Result<(), String> {
                 continue;
             }
             let mut attempt = 0;
-            let result = loop {
+            let mut result = loop {
                 let slack = budget
                     .saturating_sub(started.elapsed())
                     .saturating_sub(remaining);
@@ -1463,7 +1463,6 @@ fn main_inner() -> Result<(), String> {
             };
             remaining = remaining.saturating_sub(spec.estimate);
             runs_left -= 1;
-            let mut result = result;
             if result.get("failed").is_some() {
                 harness_failures += 1;
             }
