@@ -271,7 +271,8 @@ impl Broadcast {
 /// CPU and time at one edge of the measured window.
 struct Mark {
     at: Instant,
-    server_ticks: Option<u64>,
+    /// The server's user-space and kernel ticks.
+    server_ticks: Option<(u64, u64)>,
     extra_ticks: Vec<Option<u64>>,
     own_cpu: f64,
     cpu_busy: Vec<u64>,
@@ -280,7 +281,7 @@ struct Mark {
 fn mark(options: &Options) -> Mark {
     Mark {
         at: Instant::now(),
-        server_ticks: options.server_pid.and_then(procfs::cpu_ticks),
+        server_ticks: options.server_pid.and_then(procfs::cpu_ticks_split),
         extra_ticks: options
             .extra_pids
             .iter()
@@ -339,9 +340,13 @@ fn round(value: f64, digits: i32) -> f64 {
 /// The measured numbers of a window, as JSON fields.
 fn window_report(options: &Options, shared: &Shared, start: &Mark, end: &Mark, ops: u64) -> Value {
     let secs = end.at.duration_since(start.at).as_secs_f64();
-    let server_cpu = match (start.server_ticks, end.server_ticks) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / procfs::clk_tck()),
-        _ => None,
+    let (server_cpu, server_user) = match (start.server_ticks, end.server_ticks) {
+        (Some(a), Some(b)) => {
+            let user = b.0.saturating_sub(a.0) as f64 / procfs::clk_tck();
+            let system = b.1.saturating_sub(a.1) as f64 / procfs::clk_tck();
+            (Some(user + system), Some(user))
+        }
+        _ => (None, None),
     };
     let extra_cpu: Vec<f64> = start
         .extra_ticks
@@ -368,6 +373,7 @@ fn window_report(options: &Options, shared: &Shared, start: &Mark, end: &Mark, o
         "server_cpu_secs": server_cpu.map(|cpu| round(cpu, 3)),
         "server_cpu_pct": server_cpu.map(|cpu| round(cpu / secs * 100.0, 1)),
         "server_cpu_us_per_op": server_cpu.filter(|_| ops > 0).map(|cpu| round(cpu * 1e6 / ops as f64, 2)),
+        "server_user_us_per_op": server_user.filter(|_| ops > 0).map(|cpu| round(cpu * 1e6 / ops as f64, 3)),
         "extra_cpu_secs": extra_cpu.iter().map(|cpu| round(*cpu, 3)).collect::<Vec<_>>(),
         "side_cpu_us_per_op": side_cpu.filter(|_| ops > 0).map(|cpu| round(cpu * 1e6 / ops as f64, 2)),
         "loadgen_cpu_pct": round((end.own_cpu - start.own_cpu) / secs * 100.0, 1),

@@ -10,6 +10,11 @@ pub(crate) fn clk_tck() -> f64 {
 
 /// utime + stime of every thread of `pid`, in clock ticks.
 pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
+    cpu_ticks_split(pid).map(|(user, system)| user + system)
+}
+
+/// utime and stime of every thread of `pid` (user space, kernel), in clock ticks.
+pub(crate) fn cpu_ticks_split(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces: count fields after its closing ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
@@ -17,7 +22,7 @@ pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     // rest starts at field 3 (state); utime is field 14, stime field 15.
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 /// Resident set size of `pid` in KiB (`VmRSS` of `/proc/<pid>/status`).

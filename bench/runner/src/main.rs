@@ -803,6 +803,12 @@ fn metrics(kind: Kind) -> &'static [Metric] {
             1.0,
             2,
         ),
+        metric(
+            "of which in user space (µs)",
+            "server_user_us_per_op",
+            1.0,
+            2,
+        ),
     ];
     const BROADCAST: &[Metric] = &[
         metric("deliveries/s", "ops_per_sec", 1.0, 0),
@@ -812,6 +818,12 @@ fn metrics(kind: Kind) -> &'static [Metric] {
         metric(
             "server CPU per delivery (µs)",
             "server_cpu_us_per_op",
+            1.0,
+            2,
+        ),
+        metric(
+            "of which in user space (µs)",
+            "server_user_us_per_op",
             1.0,
             2,
         ),
@@ -853,6 +865,12 @@ fn metrics(kind: Kind) -> &'static [Metric] {
         metric(
             "server CPU per handshake (µs)",
             "server_cpu_us_per_op",
+            1.0,
+            1,
+        ),
+        metric(
+            "of which in user space (µs)",
+            "server_user_us_per_op",
             1.0,
             1,
         ),
@@ -942,47 +960,66 @@ fn render_rounds(specs: &[Spec], servers: &[Server], results: &[Value], rounds: 
          Each scenario ran {rounds} times per server, the servers taking turns within a round; \
          the table above shows, for each server, its run with the median server CPU per \
          operation. Here is the ratio of every round (ours and the peer ran one after the \
-         other) and the median of those ratios.\n"
+         other) and the median of those ratios; then the same for the server's CPU time in \
+         user space alone (its own code and libraries, without the kernel's work for its \
+         system calls).\n"
     );
-    let _ = writeln!(md, "| scenario | peer | each round | median |");
-    let _ = writeln!(md, "| --- | --- | --- | ---: |");
-    let cpu = |server: &str, spec: &str, round: u32| {
+    let _ = writeln!(
+        md,
+        "| scenario | peer | each round | median | user space: each round | median |"
+    );
+    let _ = writeln!(md, "| --- | --- | --- | ---: | --- | ---: |");
+    let per_op = |key: &str, server: &str, spec: &str, round: u32| {
         results
             .iter()
             .find(|r| r["server"] == server && r["spec"] == spec && r["round"] == round)
-            .and_then(|r| r["server_cpu_us_per_op"].as_f64())
+            .and_then(|r| r[key].as_f64())
     };
     for spec in specs {
         for peer in &peers {
-            let mut ratios: Vec<f64> = (0..rounds)
-                .filter_map(|round| {
-                    let ours = cpu("ours", &spec.id, round)?;
-                    let theirs = cpu(peer.name, &spec.id, round)?;
-                    (theirs > 0.0).then(|| ours / theirs)
-                })
-                .collect();
-            if ratios.is_empty() {
+            let ratios = |key: &str| -> Vec<f64> {
+                (0..rounds)
+                    .filter_map(|round| {
+                        let ours = per_op(key, "ours", &spec.id, round)?;
+                        let theirs = per_op(key, peer.name, &spec.id, round)?;
+                        (theirs > 0.0).then(|| ours / theirs)
+                    })
+                    .collect()
+            };
+            let total = ratios("server_cpu_us_per_op");
+            if total.is_empty() {
                 continue;
             }
-            let each = ratios
-                .iter()
-                .map(|ratio| format!("{ratio:.2}×"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            ratios.sort_by(f64::total_cmp);
-            let median = if ratios.len() % 2 == 1 {
-                ratios[ratios.len() / 2]
-            } else {
-                (ratios[ratios.len() / 2 - 1] + ratios[ratios.len() / 2]) / 2.0
-            };
+            let (each, median) = each_and_median(total);
+            let (user_each, user_median) = each_and_median(ratios("server_user_us_per_op"));
             let _ = writeln!(
                 md,
-                "| {} | {} | {each} | {median:.2}× |",
+                "| {} | {} | {each} | {median} | {user_each} | {user_median} |",
                 spec.id, peer.name
             );
         }
     }
     md
+}
+
+/// Ratios as a list ("0.81×, 0.79×") and their median; dashes when there are none.
+fn each_and_median(mut ratios: Vec<f64>) -> (String, String) {
+    if ratios.is_empty() {
+        return ("–".into(), "–".into());
+    }
+    let each = ratios
+        .iter()
+        .map(|ratio| format!("{ratio:.2}×"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ratios.sort_by(f64::total_cmp);
+    let middle = ratios.len() / 2;
+    let median = if ratios.len().is_multiple_of(2) {
+        (ratios[middle - 1] + ratios[middle]) / 2.0
+    } else {
+        ratios[middle]
+    };
+    (each, format!("{median:.2}×"))
 }
 
 fn find<'a>(results: &'a [Value], server: &str, spec: &str) -> Option<&'a Value> {
