@@ -36,13 +36,17 @@ mod ws;
 use std::{
     cell::{Cell, RefCell},
     rc::Rc,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
-use tokio::{sync::Notify, task::spawn_local};
+use tokio::{
+    sync::{Notify, Semaphore, mpsc},
+    task::spawn_local,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scenario {
@@ -436,6 +440,37 @@ impl<T> IsConnected for Result<T, String> {
     }
 }
 
+/// Opens `clients` WebSocket sessions, `concurrency` at a time, each handshake in a task of
+/// its own, and hands over each outcome with its latency as it ends. (Polled together in
+/// one task, as `buffer_unordered` does, the handshakes were served unevenly once the load
+/// generator neared its core's limit: some waited on our side far longer than the server
+/// took, and the handshake p99 of a fast server showed that rather than the server.)
+fn open_sessions(
+    port: u16,
+    timeout: Duration,
+    clients: usize,
+    concurrency: usize,
+) -> mpsc::UnboundedReceiver<(Result<ws::Ws, String>, Duration)> {
+    let (done_tx, done) = mpsc::unbounded_channel();
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    spawn_local(async move {
+        for _ in 0..clients {
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                return;
+            };
+            let done_tx = done_tx.clone();
+            spawn_local(async move {
+                let begin = Instant::now();
+                let result = ws::connect(port, timeout).await;
+                let latency = begin.elapsed();
+                drop(permit);
+                let _ = done_tx.send((result, latency));
+            });
+        }
+    });
+    done
+}
+
 /// Runs the warm-up and the measured window while the clients loop; returns the report.
 async fn measure(options: &Options, shared: &Shared) -> (Mark, Mark, u64) {
     tokio::time::sleep(options.warmup).await;
@@ -536,14 +571,10 @@ async fn run(options: Options, shared: Rc<Shared>) -> Value {
         Scenario::Idle => {
             shared.recording.set(true);
             let start = mark(&options);
-            let mut stream = futures_util::stream::iter(0..options.clients)
-                .map(|_| async move {
-                    let begin = Instant::now();
-                    (ws::connect(port, connect_timeout).await, begin.elapsed())
-                })
-                .buffer_unordered(options.concurrency);
+            let mut done =
+                open_sessions(port, connect_timeout, options.clients, options.concurrency);
             let mut opened = 0u64;
-            while let Some((result, latency)) = stream.next().await {
+            while let Some((result, latency)) = done.recv().await {
                 match result {
                     Ok(ws) => {
                         opened += 1;
