@@ -391,7 +391,7 @@ impl Driver {
                 Transmit::Poll(body) => self.answer_poll(body),
                 Transmit::WebSocket(frame) => {
                     if let Some(ws) = self.ws.as_mut() {
-                        let mut frames = FrameBatch::new();
+                        let mut frames = FrameBatch::<1>::new();
                         let _ = frames.push(RawFrame::from(frame));
                         let write = std::future::poll_fn(|cx| ws.poll_write(cx, &mut frames));
                         let written = guarded(&self.socket, limit, write).await;

@@ -168,10 +168,10 @@ impl WsConn {
     /// Writes what tungstenite owes, what waits from earlier calls, then `frames`; ready
     /// once all are out. `frames` is left empty: what could not be written waits for the
     /// next call.
-    pub(super) fn poll_write(
+    pub(super) fn poll_write<const N: usize>(
         &mut self,
         cx: &mut Context<'_>,
-        frames: &mut FrameBatch,
+        frames: &mut FrameBatch<N>,
     ) -> Poll<Result<(), TransportError>> {
         // Frames go after those that already wait.
         if self.backlog.is_some() {
@@ -210,11 +210,11 @@ impl WsConn {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), TransportError>> {
-        self.poll_write(cx, &mut FrameBatch::new())
+        self.poll_write(cx, &mut FrameBatch::<1>::new())
     }
 
     /// Keeps what is left of `frames` for the next write.
-    fn keep(&mut self, frames: &mut FrameBatch) {
+    fn keep<const N: usize>(&mut self, frames: &mut FrameBatch<N>) {
         if frames.is_empty() {
             return;
         }
@@ -383,10 +383,11 @@ impl FrameQueue for InlineQueue<RawFrame> {
 /// write per 16 frames made broadcasts to many sessions cost twice the system calls.
 const BATCH: usize = 64;
 
-/// Up to [`BATCH`] frames on their way out, held in place: a write of a few frames
-/// allocates nothing.
-pub(super) struct FrameBatch {
-    slots: [Option<RawFrame>; BATCH],
+/// Up to `N` frames on their way out, held in place: a write of a few frames allocates
+/// nothing. The driver's batches hold [`BATCH`]; a write of one frame that has to wait
+/// (the future that waits keeps it) holds one.
+pub(super) struct FrameBatch<const N: usize = BATCH> {
+    slots: [Option<RawFrame>; N],
     /// Where the first frame is.
     head: usize,
     len: usize,
@@ -413,17 +414,19 @@ impl FrameBatch {
             Err(_) => f(&mut Self::new()),
         })
     }
+}
 
+impl<const N: usize> FrameBatch<N> {
     pub(super) const fn new() -> Self {
         Self {
-            slots: [const { None }; BATCH],
+            slots: [const { None }; N],
             head: 0,
             len: 0,
         }
     }
 
     pub(super) fn is_full(&self) -> bool {
-        self.len == BATCH
+        self.len == N
     }
 
     /// Adds a frame at the back; gives it back when the batch is full.
@@ -431,7 +434,7 @@ impl FrameBatch {
         if self.is_full() {
             return Err(frame);
         }
-        match self.slots.get_mut((self.head + self.len) % BATCH) {
+        match self.slots.get_mut((self.head + self.len) % N) {
             Some(slot) => {
                 *slot = Some(frame);
                 self.len += 1;
@@ -442,9 +445,9 @@ impl FrameBatch {
     }
 }
 
-impl FrameQueue for FrameBatch {
+impl<const N: usize> FrameQueue for FrameBatch<N> {
     fn frames(&self) -> impl Iterator<Item = &RawFrame> {
-        (0..self.len).filter_map(|i| self.slots.get((self.head + i) % BATCH)?.as_ref())
+        (0..self.len).filter_map(|i| self.slots.get((self.head + i) % N)?.as_ref())
     }
     fn front_mut(&mut self) -> Option<&mut RawFrame> {
         if self.len == 0 {
@@ -457,7 +460,7 @@ impl FrameQueue for FrameBatch {
             return None;
         }
         let frame = self.slots.get_mut(self.head)?.take();
-        self.head = (self.head + 1) % BATCH;
+        self.head = (self.head + 1) % N;
         self.len -= 1;
         frame
     }
