@@ -792,6 +792,16 @@ const fn metric(label: &'static str, key: &'static str, scale: f64, digits: usiz
     }
 }
 
+/// The row under a server CPU row: the user-space part of it, with as many digits.
+const fn user_space(digits: usize) -> Metric {
+    metric(
+        "of which in user space (µs)",
+        "server_user_us_per_op",
+        1.0,
+        digits,
+    )
+}
+
 fn metrics(kind: Kind) -> &'static [Metric] {
     const ROUND_TRIP: &[Metric] = &[
         metric("round trips/s", "ops_per_sec", 1.0, 0),
@@ -803,12 +813,7 @@ fn metrics(kind: Kind) -> &'static [Metric] {
             1.0,
             2,
         ),
-        metric(
-            "of which in user space (µs)",
-            "server_user_us_per_op",
-            1.0,
-            2,
-        ),
+        user_space(2),
     ];
     const BROADCAST: &[Metric] = &[
         metric("deliveries/s", "ops_per_sec", 1.0, 0),
@@ -821,12 +826,7 @@ fn metrics(kind: Kind) -> &'static [Metric] {
             1.0,
             2,
         ),
-        metric(
-            "of which in user space (µs)",
-            "server_user_us_per_op",
-            1.0,
-            2,
-        ),
+        user_space(2),
     ];
     const CLUSTER: &[Metric] = &[
         metric("deliveries/s", "ops_per_sec", 1.0, 0),
@@ -868,12 +868,7 @@ fn metrics(kind: Kind) -> &'static [Metric] {
             1.0,
             1,
         ),
-        metric(
-            "of which in user space (µs)",
-            "server_user_us_per_op",
-            1.0,
-            1,
-        ),
+        user_space(1),
         metric(
             "idle server RSS, no connection (MiB)",
             "rss_before_kb",
